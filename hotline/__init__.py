@@ -1,0 +1,57 @@
+"""hotline: a voice and SMS hotline for a rural commune's public-service teams."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import load_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    load_config(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    trust_proxy(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import queueing
+    from .extensions import db, migrate
+    from .ivr import engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    queueing.init_app(app)
+    engine.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import health, voice
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(voice.bp)
+
+
+def register_commands(app: Flask) -> None:
+    from . import commands
+
+    commands.init_app(app)
+
+
+def trust_proxy(app: Flask) -> None:
+    """Rebuild the public URL from the proxy's X-Forwarded-* headers (signatures cover it)."""
+    hops = int(app.config["PROXY_COUNT"])
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "migrations"

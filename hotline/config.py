@@ -1,0 +1,108 @@
+"""Configuration: defaults in code, then environment variables.
+
+Names follow PRODUCT.md (`DATABASE_URL`, `REDIS_URL`, `HOTLINE_*`, `TWILIO_*`);
+anything else can be set as `HOTLINE_<NAME>` thanks to `from_prefixed_env`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Environment variables read verbatim (not through the HOTLINE_ prefix).
+PLAIN_ENV_NAMES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_BASE",
+)
+
+
+class Defaults:
+    DATA_DIR = "instance"
+    DATABASE_URL: str | None = None  # SQLite in the data folder when unset
+    REDIS_URL: str | None = None  # embedded Redis (see hotline.embedded_redis) when unset
+    PUBLIC_URL: str | None = None  # else the proxy's forwarded headers
+    TIMEZONE = "Asia/Ho_Chi_Minh"
+    DEFAULT_REGION = "VN"  # how local numbers like 0912 345 678 are read
+    TWILIO_ACCOUNT_SID: str | None = None
+    TWILIO_AUTH_TOKEN: str | None = None
+    TWILIO_API_BASE = "https://api.twilio.com"
+    #: The number residents call; used as the sender of SMS replies.
+    PHONE_NUMBER: str | None = None
+    FLOWS_DIR = str(PROJECT_ROOT / "ivr_flows")
+    AUDIO_DIR = str(PROJECT_ROOT / "audio")
+    #: Proxies in front of the app whose X-Forwarded-* headers are trusted.
+    PROXY_COUNT = 1
+    OUTBOX_BATCH = 100
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+
+def normalise_database_url(url: str) -> str:
+    """Heroku-style `postgres://` URLs name a dialect SQLAlchemy 2 no longer knows."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    app.config.from_object(Defaults)
+    for name in PLAIN_ENV_NAMES:
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    app.config.from_prefixed_env("HOTLINE")
+    if test_config:
+        app.config.update(test_config)
+
+    data_dir = Path(app.config["DATA_DIR"]).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app.config["DATA_DIR"] = str(data_dir)
+
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Several processes share the file: wait for locks instead of failing.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "connect_args": {"timeout": 30},
+        }
+
+    if not app.config.get("REDIS_URL"):
+        url_file = data_dir / "redis.url"
+        if url_file.exists():
+            app.config["REDIS_URL"] = url_file.read_text().strip()
+
+    if not app.config.get("TWILIO_AUTH_TOKEN"):
+        app.config["TWILIO_AUTH_TOKEN"] = local_auth_token(data_dir)
+        app.config["TWILIO_AUTH_TOKEN_IS_LOCAL"] = True
+
+    app.config.setdefault("SECRET_KEY", local_secret(data_dir, "secret_key"))
+
+
+def local_secret(data_dir: Path, name: str) -> str:
+    """A random value kept in the data folder so every process of one install agrees on it."""
+    path = data_dir / name
+    if not path.exists():
+        tmp = data_dir / f".{name}.{os.getpid()}"
+        tmp.write_text(secrets.token_hex(16))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # atomic: the first process to get here wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def local_auth_token(data_dir: Path) -> str:
+    """Without TWILIO_AUTH_TOKEN a local token signs requests: checking is never switched off."""
+    return local_secret(data_dir, "twilio_auth_token")

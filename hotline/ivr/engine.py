@@ -1,0 +1,203 @@
+"""From a Twilio voice webhook to the next TwiML document.
+
+Each webhook of a call carries a step number `n` in its URL; the TwiML answered
+for (CallSid, n) is stored with the step's side effects in one transaction, so
+a Twilio retry gets the same document and creates nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from twilio.twiml.voice_response import VoiceResponse
+
+from .. import outbox, tickets
+from ..extensions import db
+from ..models import Call, CallStep, Channel, utcnow
+from ..phones import to_e164
+from .flow import Flow, load_flow
+from .nodes import NODE_TYPES
+
+#: Non-interactive nodes followed within one document before the engine gives up.
+MAX_NODES_PER_STEP = 32
+FINAL_CALL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+
+
+def init_app(app) -> None:
+    """Load and check the flow once; a broken flow stops the app from starting."""
+    from pathlib import Path
+
+    app.extensions["hotline.flow"] = load_flow(Path(app.config["FLOWS_DIR"]) / "main.yaml")
+
+
+def current_flow() -> Flow:
+    return current_app.extensions["hotline.flow"]
+
+
+def spoken_digits(code: str) -> str:
+    """`209745` → `2, 0, 9, 7, 4, 5`: one digit at a time, with a pause between."""
+    return ", ".join(code)
+
+
+@dataclass
+class CallContext:
+    flow: Flow
+    call: Call
+    next_seq: int
+    node_id: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        return self.call.language or self.flow.default_language
+
+    def step_url(self, node_id: str, attempt: int = 1) -> str:
+        return url_for("voice.step", node=node_id, n=self.next_seq, attempt=attempt)
+
+    def speak(self, verb: Any, prompt_key: str) -> None:
+        text, language = self.flow.prompt_text(prompt_key, self.language)
+        text = text.format_map(_Blank(self.values))
+        verb.say(text, **self.flow.say_attributes(language))
+
+    def set_language(self, language: str) -> None:
+        self.call.language = language
+        tickets.resident_for(self.call.phone, language)
+
+    def create_request(self, *, reason: str, topic: str | None) -> None:
+        ticket = tickets.create_ticket(
+            phone=self.call.phone,
+            channel=Channel.VOICE,
+            reason=reason,
+            topic=topic,
+            language=self.language,
+            event_data={"call_sid": self.call.call_sid},
+        )
+        db.session.flush()
+        self.call.ticket = ticket
+        self.values["code"] = spoken_digits(ticket.code)
+        if ticket.phone:
+            outbox.add_job(
+                f"sms-confirmation-{ticket.id}", "workers.jobs.send_request_confirmation", ticket.id
+            )
+
+    def call_finished(self) -> None:
+        self.values["finished"] = True
+
+
+class _Blank(dict):
+    """Prompt placeholders with no value read as nothing rather than failing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def find_or_start_call(params: Mapping[str, str]) -> Call:
+    call_sid = params.get("CallSid") or ""
+    call = db.session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is not None:
+        return call
+    raw_from = params.get("From")
+    phone = to_e164(raw_from, current_app.config["DEFAULT_REGION"])
+    resident = tickets.resident_for(phone)
+    call = Call(
+        call_sid=call_sid,
+        from_number=raw_from,
+        phone=phone,
+        to_number=params.get("To"),
+        language=resident.language if resident else None,
+    )
+    db.session.add(call)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same call arrived twice at once
+        db.session.rollback()
+        call = db.session.scalar(select(Call).where(Call.call_sid == call_sid))
+    return call
+
+
+def run_step(
+    call: Call, seq: int, node_id: str, digits: str | None, attempt: int
+) -> str:
+    stored = db.session.scalar(select(CallStep).where(CallStep.call_id == call.id, CallStep.seq == seq))
+    if stored is not None:
+        return stored.twiml
+
+    flow = current_flow()
+    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id)
+    response = VoiceResponse()
+    node = flow.nodes.get(node_id)
+    if seq == 0 or node is None:
+        # The call's first step, or a step URL from an older version of the flow.
+        next_id: str | None = flow.start if node is None else node_id
+    else:
+        next_id = NODE_TYPES[node["type"]].on_input(ctx, node_id, node, digits, attempt, response)
+    follow(ctx, next_id, response)
+
+    twiml = str(response)
+    db.session.add(CallStep(call=call, seq=seq, node=node_id, digits=digits, twiml=twiml))
+    try:
+        db.session.commit()
+    except IntegrityError:  # a retry of this step won the race: answer what it answered
+        db.session.rollback()
+        stored = db.session.scalar(
+            select(CallStep).where(CallStep.call_id == call.id, CallStep.seq == seq)
+        )
+        return stored.twiml
+    return twiml
+
+
+def follow(ctx: CallContext, node_id: str | None, response: VoiceResponse) -> None:
+    for _ in range(MAX_NODES_PER_STEP):
+        if node_id is None:
+            return
+        ctx.node_id = node_id
+        node = ctx.flow.nodes[node_id]
+        node_id = NODE_TYPES[node["type"]].enter(ctx, node, response)
+    raise RuntimeError(f"flow {ctx.flow.name}: more than {MAX_NODES_PER_STEP} nodes without input")
+
+
+def answer_call(params: Mapping[str, str]) -> str:
+    call = find_or_start_call(params)
+    return run_step(call, 0, current_flow().start, None, 1)
+
+
+def continue_call(params: Mapping[str, str], node_id: str, seq: int, attempt: int) -> str:
+    call = find_or_start_call(params)
+    digits = (params.get("Digits") or "").strip() or None
+    return run_step(call, seq, node_id, digits, attempt)
+
+
+def record_call_status(params: Mapping[str, str]) -> Call:
+    """Twilio's status callback: the call's final state and length."""
+    call = find_or_start_call(params)
+    status = params.get("CallStatus") or call.status
+    call.status = status
+    duration = params.get("CallDuration")
+    if duration and duration.isdigit():
+        call.duration_seconds = int(duration)
+    if status in FINAL_CALL_STATUSES and call.ended_at is None:
+        call.ended_at = utcnow()
+    db.session.commit()
+    return call
+
+
+def apology_twiml() -> str:
+    """What a caller hears when something inside the hotline failed: never silence."""
+    flow = current_app.extensions.get("hotline.flow")
+    response = VoiceResponse()
+    text = "Xin lỗi, hệ thống đang bận. Vui lòng gọi lại sau ít phút."
+    attributes = {"language": "vi-VN"}
+    if flow is not None:
+        try:
+            text, language = flow.prompt_text("system_busy", flow.default_language)
+            attributes = flow.say_attributes(language)
+        except KeyError:
+            pass
+    response.say(text, **attributes)
+    response.hangup()
+    return str(response)

@@ -1,0 +1,181 @@
+"""SQLAlchemy 2 models: residents, calls and their steps, requests (tickets),
+their timeline, and the outbox that carries work to the queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC on both SQLite (which forgets the zone) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: use hotline.models.utcnow()")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+
+
+class TicketReason(StrEnum):
+    CALLBACK_REQUESTED = "callback_requested"
+    DROPPED_CALL = "dropped_call"
+    MISSED_CALL = "missed_call"
+    VOICEMAIL = "voicemail"
+    SMS = "sms"
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def open_values(cls) -> tuple[str, ...]:
+        return (cls.OPEN.value, cls.IN_PROGRESS.value)
+
+
+class Resident(db.Model):
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    village: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ticket(db.Model):
+    """A request for help: what the response team works from."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=TicketStatus.OPEN, index=True)
+    body: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    resident: Mapped[Resident | None] = relationship()
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def can_call_back(self) -> bool:
+        return self.phone is not None
+
+
+class TicketEvent(db.Model):
+    """One line of a request's timeline: who or what did what, and when."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(64), default="system")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class Call(db.Model):
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    to_number: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24), default="in-progress")
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    ticket: Mapped[Ticket | None] = relationship()
+    steps: Mapped[list[CallStep]] = relationship(
+        back_populates="call", order_by="CallStep.seq", cascade="all, delete-orphan"
+    )
+
+
+class CallStep(db.Model):
+    """One webhook of a call. (call, seq) is unique: a Twilio retry replays the stored TwiML."""
+
+    __tablename__ = "call_steps"
+    __table_args__ = (UniqueConstraint("call_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    node: Mapped[str] = mapped_column(String(64))
+    digits: Mapped[str | None] = mapped_column(String(32))
+    twiml: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="steps")
+
+
+class OutboxMessage(db.Model):
+    """A job written in the same transaction as the rows it is about.
+
+    The relay (hotline.outbox.relay_pending) moves it into RQ, so a webhook
+    never waits on Redis and no job is lost while Redis is down.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(120), unique=True)
+    func: Mapped[str] = mapped_column(String(200))
+    args: Mapped[list] = mapped_column(JSON, default=list)
+    queue: Mapped[str] = mapped_column(String(40), default="default")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

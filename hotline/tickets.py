@@ -1,0 +1,126 @@
+"""Requests (tickets): create them, find a caller's open one, write their timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from . import codes
+from .extensions import db
+from .models import Resident, Ticket, TicketEvent, TicketStatus, utcnow
+
+#: Random codes tried at one length before codes grow by a digit.
+CODE_TRIES_PER_LENGTH = 8
+
+
+def new_code() -> str:
+    """A code no request has used yet; short while short ones are plentiful."""
+    length = codes.MIN_BODY_LENGTH
+    while True:
+        for _ in range(CODE_TRIES_PER_LENGTH):
+            code = codes.random_code(length)
+            if db.session.scalar(select(Ticket.id).where(Ticket.code == code)) is None:
+                return code
+        length += 1
+
+
+def resident_for(phone: str | None, language: str | None = None) -> Resident | None:
+    """The resident with this number, created on first contact."""
+    if phone is None:
+        return None
+    resident = db.session.scalar(select(Resident).where(Resident.phone == phone))
+    if resident is None:
+        resident = Resident(phone=phone, language=language)
+        db.session.add(resident)
+    elif language:
+        resident.language = language
+    return resident
+
+
+def open_ticket_for(phone: str | None) -> Ticket | None:
+    """The caller's most recent open request, if any."""
+    if phone is None:
+        return None
+    return db.session.scalar(
+        select(Ticket)
+        .where(Ticket.phone == phone, Ticket.status.in_(TicketStatus.open_values()))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+
+
+def create_ticket(
+    *,
+    phone: str | None,
+    channel: str,
+    reason: str,
+    topic: str | None = None,
+    language: str | None = None,
+    body: str | None = None,
+    actor: str = "system",
+    event_data: dict[str, Any] | None = None,
+) -> Ticket:
+    """Add a request and its first timeline line to the session (the caller commits)."""
+    resident = resident_for(phone, language)
+    ticket = Ticket(
+        code=new_code(),
+        phone=phone,
+        resident=resident,
+        channel=channel,
+        reason=reason,
+        topic=topic,
+        language=language,
+        body=body,
+        status=TicketStatus.OPEN,
+    )
+    db.session.add(ticket)
+    message = f"request created ({reason}) via {channel}"
+    if phone is None:
+        message += "; no caller number: cannot call back"
+    add_event(ticket, "created", message, data=event_data, actor=actor)
+    return ticket
+
+
+def add_event(
+    ticket: Ticket,
+    kind: str,
+    message: str | None = None,
+    *,
+    data: dict[str, Any] | None = None,
+    actor: str = "system",
+) -> TicketEvent:
+    event = TicketEvent(kind=kind, message=message, data=data, actor=actor, created_at=utcnow())
+    ticket.events.append(event)
+    ticket.updated_at = utcnow()
+    return event
+
+
+def get_by_code(code: str) -> Ticket | None:
+    return db.session.scalar(select(Ticket).where(Ticket.code == code.strip()))
+
+
+def ticket_as_dict(ticket: Ticket) -> dict[str, Any]:
+    """The shape `hotline tickets list --json` promises integrators."""
+    return {
+        "code": ticket.code,
+        "phone": ticket.phone,
+        "channel": ticket.channel,
+        "reason": ticket.reason,
+        "topic": ticket.topic,
+        "language": ticket.language,
+        "status": ticket.status,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat() if ticket.updated_at else None,
+        "transcript": ticket.transcript,
+        "body": ticket.body,
+    }
+
+
+def list_tickets(status: str | None = None, channel: str | None = None) -> list[Ticket]:
+    query = select(Ticket).order_by(Ticket.created_at, Ticket.id)
+    if status:
+        query = query.where(Ticket.status == status)
+    if channel:
+        query = query.where(Ticket.channel == channel)
+    return list(db.session.scalars(query))

@@ -1,0 +1,54 @@
+"""Twilio voice webhooks: parse the request, call the IVR engine, answer TwiML."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, current_app, request
+
+from ..extensions import db
+from ..ivr import engine
+from ..twilio_auth import twilio_signed
+
+bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
+
+
+def twiml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def answer_safely(produce: Callable[[], str]) -> Response:
+    """Twilio plays "application error" on any failure; a caller hears an apology instead."""
+    try:
+        return twiml(produce())
+    except Exception:
+        current_app.logger.exception("voice webhook failed: %s", request.path)
+        db.session.rollback()
+        return twiml(engine.apology_twiml())
+
+
+def _int_arg(name: str, default: int) -> int:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else default
+
+
+@bp.post("")
+@twilio_signed
+def incoming_call() -> Response:
+    return answer_safely(lambda: engine.answer_call(request.form))
+
+
+@bp.post("/step")
+@twilio_signed
+def step() -> Response:
+    node_id = request.args.get("node", "")
+    seq = _int_arg("n", 1)
+    attempt = _int_arg("attempt", 1)
+    return answer_safely(lambda: engine.continue_call(request.form, node_id, seq, attempt))
+
+
+@bp.post("/status")
+@twilio_signed
+def call_status() -> Response:
+    engine.record_call_status(request.form)
+    return Response(status=204)

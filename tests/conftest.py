@@ -1,0 +1,181 @@
+"""Fixtures: a real Redis, a real database (SQLite, and PostgreSQL when it answers),
+real RQ workers, and requests signed the way Twilio signs them.
+
+Environment knobs (all optional):
+  HOTLINE_TEST_REDIS_URL      a Redis to use (default: 127.0.0.1:6379 if it answers,
+                              else an embedded one); the test database is flushed.
+  HOTLINE_TEST_REDIS_DB       database number on 127.0.0.1:6379 (default 15).
+  HOTLINE_TEST_POSTGRES_URL   server URL (default postgresql://postgres@127.0.0.1:5432).
+  HOTLINE_TEST_REQUIRE_POSTGRES=1   fail instead of skipping when PostgreSQL is absent (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from redis import Redis
+from sqlalchemy import text
+
+from hotline import create_app
+from hotline.embedded_redis import EmbeddedRedis
+from hotline.extensions import db
+from tests.twilio_sim import TwilioSim
+
+TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_URL = "https://hotline.example.org"
+POSTGRES_SERVER = os.environ.get("HOTLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    url = os.environ.get("HOTLINE_TEST_REDIS_URL")
+    if not url:
+        candidate = f"redis://127.0.0.1:6379/{os.environ.get('HOTLINE_TEST_REDIS_DB', '15')}"
+        try:
+            Redis.from_url(candidate, socket_connect_timeout=0.5).ping()
+            url = candidate
+        except Exception:
+            embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+            url = embedded.start()
+            yield url
+            embedded.stop()
+            return
+    yield url
+
+
+def _postgres_reachable() -> bool:
+    try:
+        with psycopg.connect(POSTGRES_SERVER + "/postgres", connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A throw-away PostgreSQL database for this test session."""
+    if not _postgres_reachable():
+        if os.environ.get("HOTLINE_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required but not reachable at {POSTGRES_SERVER}")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"hotline_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{POSTGRES_SERVER}/{name}"
+    with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory):
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'hotline.db'}"
+
+
+_migrated: set[str] = set()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_database")
+    return request.getfixturevalue("postgres_database")
+
+
+def make_app(tmp_path: Path, database_url: str, redis_url: str, **overrides):
+    config = {
+        "TESTING": True,
+        "DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PUBLIC_URL": PUBLIC_URL,
+        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+        "TWILIO_ACCOUNT_SID": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def migrate_once(app) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url in _migrated:
+        return
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+    _migrated.add(url)
+
+
+def empty_all_tables(app) -> None:
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SELECT 1"))
+
+
+@pytest.fixture
+def app_factory(tmp_path, database_url, redis_url):
+    """Build an app on this test's database with config overrides; cleaned up after."""
+    apps = []
+
+    def build(**overrides):
+        app = make_app(tmp_path, database_url, redis_url, **overrides)
+        migrate_once(app)
+        apps.append(app)
+        return app
+
+    Redis.from_url(redis_url).flushdb()
+    yield build
+    Redis.from_url(redis_url).flushdb()
+    if apps:
+        empty_all_tables(apps[0])
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    app = app_factory()
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def twilio(client):
+    """Acts as Twilio: posts webhooks signed with the test auth token."""
+    return TwilioSim(client, TEST_AUTH_TOKEN, PUBLIC_URL)
+
+
+@pytest.fixture
+def work_queue(app):
+    """Relay the outbox into RQ, then run a real (forking) RQ worker until the queue is empty."""
+    from hotline.outbox import relay_pending
+    from hotline.queueing import get_redis
+    from workers.main import run_worker
+
+    def run(queues=("default",)):
+        relay_pending(get_redis())
+        db.session.remove()
+        run_worker(app, queues, burst=True, with_scheduler=False)
+        db.session.remove()
+
+    return run

@@ -1,0 +1,120 @@
+"""A local HTTP server that answers like Twilio's REST API (api.twilio.com is unreachable here).
+
+It implements what the hotline calls, in the shapes Twilio documents:
+`POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (201 with a Message
+resource) with HTTP Basic auth of AccountSid and auth token. Tests may queue
+failures (`fail_next(500)`) and read what was sent (`messages`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+
+
+class FakeTwilioAPI:
+    def __init__(self, account_sid: str, auth_token: str):
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.messages: list[dict[str, str]] = []
+        self.failures: list[int] = []
+        self.routes: dict[str, tuple[int, str, bytes]] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def start(self) -> FakeTwilioAPI:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail_next(self, status: int, times: int = 1) -> None:
+        self.failures.extend([status] * times)
+
+    def serve(self, path: str, body: bytes, content_type: str = "audio/x-wav", status: int = 200):
+        """Serve a static resource (e.g. a recording's media) at `path`."""
+        self.routes[path] = (status, content_type, body)
+
+    def _authorised(self, header: str | None) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return header == f"Basic {expected}"
+
+    def _handler(self):
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def _json(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _common(self) -> bool:
+                api.requests.append((self.command, self.path))
+                if not api._authorised(self.headers.get("Authorization")):
+                    self._json(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return False
+                if api.failures:
+                    status = api.failures.pop(0)
+                    self._json(status, {"code": 20500, "message": "Internal Server Error",
+                                        "status": status})
+                    return False
+                return True
+
+            def do_GET(self):
+                if not self._common():
+                    return
+                path = self.path.split("?")[0]
+                if path not in api.routes:
+                    self._json(404, {"code": 20404, "message": "The requested resource was not found",
+                                     "status": 404})
+                    return
+                status, content_type, body = api.routes[path]
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                if not self._common():
+                    return
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                match = MESSAGES_PATH.match(self.path)
+                if not match:
+                    self._json(404, {"code": 20404, "message": "not found", "status": 404})
+                    return
+                if not form.get("To") or not form.get("Body"):
+                    self._json(400, {"code": 21604, "message": "A 'To' phone number is required.",
+                                     "status": 400})
+                    return
+                sid = "SM" + uuid.uuid4().hex
+                api.messages.append({**form, "sid": sid})
+                self._json(201, {
+                    "sid": sid, "account_sid": match["sid"], "to": form["To"],
+                    "from": form.get("From"), "body": form["Body"], "status": "queued",
+                    "num_segments": "1", "direction": "outbound-api",
+                    "uri": f"/2010-04-01/Accounts/{match['sid']}/Messages/{sid}.json",
+                })
+
+        return Handler
