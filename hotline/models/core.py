@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from ..extensions import db
 
 
 def utcnow() -> datetime:
@@ -179,3 +179,20 @@ class OutboxMessage(db.Model):
     relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class VoiceMessage(db.Model):
+    """A caller's recorded message, one per Twilio RecordingSid, attached to a request."""
+
+    __tablename__ = "voice_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+    recording_url: Mapped[str | None] = mapped_column(Text)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship()

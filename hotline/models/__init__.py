@@ -1,0 +1,16 @@
+"""All models, importable from `hotline.models`. Each area keeps its tables in its own module."""
+
+from .core import (  # noqa: F401
+    Call,
+    CallStep,
+    Channel,
+    OutboxMessage,
+    Resident,
+    Ticket,
+    TicketEvent,
+    TicketReason,
+    TicketStatus,
+    UTCDateTime,
+    VoiceMessage,
+    utcnow,
+)

@@ -1,0 +1,74 @@
+"""Voice messages: a recording becomes (or joins) a request with reason `voicemail`."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from . import tickets
+from .extensions import db
+from .models import Call, Channel, Ticket, TicketReason, VoiceMessage
+from .phones import to_e164
+
+
+def record_voice_message(
+    *,
+    call_sid: str | None,
+    from_number: str | None,
+    recording_sid: str,
+    recording_url: str | None,
+    duration: int | None,
+    language: str | None,
+) -> Ticket:
+    """Attach a recording to the call's request, or open a voicemail request; once per RecordingSid.
+
+    Called both by the Record verb's action and by the recording status
+    callback, in whichever order Twilio delivers them, any number of times.
+    """
+    existing = db.session.scalar(
+        select(VoiceMessage).where(VoiceMessage.recording_sid == recording_sid)
+    )
+    if existing is not None:
+        if recording_url and not existing.recording_url:
+            existing.recording_url = recording_url
+        if duration is not None and existing.duration_seconds is None:
+            existing.duration_seconds = duration
+        db.session.commit()
+        return existing.ticket
+
+    call = db.session.scalar(select(Call).where(Call.call_sid == call_sid)) if call_sid else None
+    phone = call.phone if call else to_e164(from_number, current_app.config["DEFAULT_REGION"])
+    language = language or (call.language if call else None)
+    ticket = call.ticket if call is not None and call.ticket is not None else None
+    if ticket is None:
+        ticket = tickets.create_ticket(
+            phone=phone,
+            channel=Channel.VOICE,
+            reason=TicketReason.VOICEMAIL,
+            language=language,
+            event_data={"call_sid": call_sid},
+        )
+        if call is not None:
+            call.ticket = ticket
+    message = VoiceMessage(
+        recording_sid=recording_sid,
+        ticket=ticket,
+        call_sid=call_sid,
+        recording_url=recording_url,
+        duration_seconds=duration,
+        language=language,
+    )
+    db.session.add(message)
+    tickets.add_event(
+        ticket, "voice_message", "voice message recorded",
+        data={"recording_sid": recording_sid, "duration": duration},
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # the other callback for this recording got here first
+        db.session.rollback()
+        return db.session.scalar(
+            select(VoiceMessage).where(VoiceMessage.recording_sid == recording_sid)
+        ).ticket
+    return ticket
