@@ -168,3 +168,40 @@ def test_a_step_url_from_an_older_flow_restarts_the_menu(twilio):
     call.start()
     response = twilio.post("/twilio/voice/step?node=no_such_node&n=1", dict(call.params, Digits="1"))
     assert response.status_code == 200 and b"<Gather" in response.data
+
+
+def test_key_4_records_a_voice_message_once_per_recording(twilio):
+    from hotline.models import VoiceMessage
+
+    call = twilio.call()
+    call.start()
+    call.press("1")
+    call.press("4")
+    record = call.twiml.find("Record")
+    assert record is not None
+    assert record.get("recordingStatusCallback") == "/twilio/recording"
+    params = dict(call.params, RecordingSid="RE" + "a" * 32,
+                  RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/REa",
+                  RecordingDuration="7")
+    response = twilio.post(record.get("action"), params)
+    assert response.status_code == 200
+    assert count(VoiceMessage) == 1
+    ticket = db.session.scalars(select(Ticket)).one()
+    assert ticket.reason == "voicemail"
+    assert ", ".join(ticket.code) in response.data.decode()
+    # Twilio retries the action: same answer, nothing new.
+    again = twilio.post(record.get("action"), params)
+    assert again.data == response.data
+    assert count(VoiceMessage) == 1 and count(Ticket) == 1
+
+
+def test_an_empty_recording_falls_back_to_a_callback_request(twilio):
+    call = twilio.call()
+    call.start()
+    call.press("1")
+    call.press("4")
+    action = call.twiml.find("Record").get("action")
+    response = twilio.post(action, dict(call.params))
+    assert response.status_code == 200
+    ticket = db.session.scalars(select(Ticket)).one()
+    assert ticket.reason == "callback_requested"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
-from .. import outbox, tickets
+from .. import outbox, tickets, voicemail
 from ..extensions import db
 from ..models import Call, CallStep, Channel, utcnow
 from ..phones import to_e164
@@ -25,6 +25,7 @@ from .nodes import NODE_TYPES
 
 #: Non-interactive nodes followed within one document before the engine gives up.
 MAX_NODES_PER_STEP = 32
+RECORDING_CALLBACK_PATH = "/twilio/recording"
 FINAL_CALL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 
 
@@ -51,6 +52,7 @@ class CallContext:
     next_seq: int
     node_id: str = ""
     values: dict[str, Any] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def language(self) -> str:
@@ -84,6 +86,22 @@ class CallContext:
             outbox.add_job(
                 f"sms-confirmation-{ticket.id}", "workers.jobs.send_request_confirmation", ticket.id
             )
+
+    def recording_callback_url(self) -> str:
+        """Where Twilio reports a finished recording (the recording webhook)."""
+        return RECORDING_CALLBACK_PATH
+
+    def attach_voice_message(self) -> None:
+        duration = self.params.get("RecordingDuration") or ""
+        ticket = voicemail.record_voice_message(
+            call_sid=self.call.call_sid,
+            from_number=self.call.from_number,
+            recording_sid=self.params["RecordingSid"],
+            recording_url=self.params.get("RecordingUrl"),
+            duration=int(duration) if duration.isdigit() else None,
+            language=self.language,
+        )
+        self.values["code"] = spoken_digits(ticket.code)
 
     def call_finished(self) -> None:
         self.values["finished"] = True
@@ -121,14 +139,15 @@ def find_or_start_call(params: Mapping[str, str]) -> Call:
 
 
 def run_step(
-    call: Call, seq: int, node_id: str, digits: str | None, attempt: int
+    call: Call, seq: int, node_id: str, digits: str | None, attempt: int,
+    params: Mapping[str, str] | None = None,
 ) -> str:
     stored = db.session.scalar(select(CallStep).where(CallStep.call_id == call.id, CallStep.seq == seq))
     if stored is not None:
         return stored.twiml
 
     flow = current_flow()
-    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id)
+    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params or {})
     response = VoiceResponse()
     node = flow.nodes.get(node_id)
     if seq == 0 or node is None:
@@ -169,7 +188,7 @@ def answer_call(params: Mapping[str, str]) -> str:
 def continue_call(params: Mapping[str, str], node_id: str, seq: int, attempt: int) -> str:
     call = find_or_start_call(params)
     digits = (params.get("Digits") or "").strip() or None
-    return run_step(call, seq, node_id, digits, attempt)
+    return run_step(call, seq, node_id, digits, attempt, params)
 
 
 def record_call_status(params: Mapping[str, str]) -> Call:

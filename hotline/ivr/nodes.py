@@ -179,3 +179,44 @@ class CreateRequest(NodeType):
     def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
         ctx.create_request(reason=node["reason"], topic=node.get("topic"))
         return node["next"]
+
+
+@register
+class VoiceMessage(NodeType):
+    """Record a message after the beep; it becomes (or joins) a request with its audio.
+
+        leave_message:
+          type: voice_message
+          prompt: leave_message       # "speak after the beep, press # when done"
+          max_seconds: 120
+          next: message_received     # after a recording
+          on_failure: request_callback   # nothing was recorded
+    """
+
+    name = "voice_message"
+    required = ("prompt", "next", "on_failure")
+    DEFAULT_MAX_SECONDS = 120
+
+    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
+        ctx.speak(response, node["prompt"])
+        response.record(
+            action=ctx.step_url(ctx.node_id),
+            method="POST",
+            max_length=node.get("max_seconds", self.DEFAULT_MAX_SECONDS),
+            finish_on_key="#",
+            play_beep=True,
+            trim="trim-silence",
+            recording_status_callback=ctx.recording_callback_url(),
+            recording_status_callback_method="POST",
+            recording_status_callback_event="completed",
+        )
+        return None
+
+    def on_input(
+        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None,
+        attempt: int, response: VoiceResponse,
+    ) -> str | None:
+        if not ctx.params.get("RecordingSid"):
+            return node["on_failure"]
+        ctx.attach_voice_message()
+        return node["next"]
