@@ -66,6 +66,9 @@ def relay(once: bool, interval: float) -> None:
     if once:
         click.echo(f"relayed {relay_pending(get_redis())}")
         return
-    relay_forever(interval)
+    try:
+        relay_forever(interval)
+    except KeyboardInterrupt:  # Ctrl-C from `hotline up` or a terminal: a clean stop
+        pass
 
 

@@ -69,10 +69,11 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     url = app.config.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # Several processes share the file: wait for locks instead of failing.
+        # Several processes share the file: wait for a lock rather than fail, but well
+        # inside Twilio's 15-second webhook limit.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-            "connect_args": {"timeout": 30},
+            "connect_args": {"timeout": 10},
         }
 
     if not app.config.get("REDIS_URL"):
