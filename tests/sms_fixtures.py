@@ -12,6 +12,7 @@ from hotline.extensions import db
 from hotline.models import SmsMessage, SmsOutbound, Ticket
 from hotline.sms.gateway_auth import sign
 
+
 def twilio_sms(twilio, text, from_number="+84912345678", sid=None):
     params = {
         "MessageSid": sid or "SM" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32,
