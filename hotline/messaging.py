@@ -101,13 +101,15 @@ class TwilioProvider:
     name = "twilio"
     label = "Twilio"
 
-    def __init__(self, client: Client, sender: str):
+    def __init__(self, client: Client, sender: str, status_callback: str | None = None):
         self.client = client
         self.sender = sender
+        self.status_callback = status_callback
 
     def send(self, to: str, body: str, key: str) -> Sent:
+        extra = {"status_callback": self.status_callback} if self.status_callback else {}
         try:
-            sent = self.client.messages.create(to=to, from_=self.sender, body=body)
+            sent = self.client.messages.create(to=to, from_=self.sender, body=body, **extra)
         except TwilioRestException as error:
             if error.status >= 500 or error.status == 429:
                 raise TransientSendError(f"Twilio answered {error.status}") from error
@@ -182,7 +184,11 @@ def current_provider() -> Provider | None:
             config["SMS_GATEWAY_URL"], config.get("SMS_GATEWAY_LOGIN"), config["SMS_GATEWAY_PASSWORD"]
         )
     client = twilio_client()
-    return TwilioProvider(client, config["PHONE_NUMBER"]) if client is not None else None
+    if client is None:
+        return None
+    public = config.get("PUBLIC_URL")
+    callback = f"{public.rstrip('/')}/twilio/sms/status" if public else None
+    return TwilioProvider(client, config["PHONE_NUMBER"], callback)
 
 
 # --- opt-out ---------------------------------------------------------------------------

@@ -69,6 +69,7 @@ def test_replies_go_through_twilio_rest_once_with_retries(app_factory, twilio_ap
         assert len(twilio_api.messages) == 1
         sent = twilio_api.messages[0]
         assert (sent["To"], sent["From"]) == ("+84912345678", "+842633000000")
+        assert sent["StatusCallback"] == f"{PUBLIC_URL}/twilio/sms/status"
         row = outbound()[0]
         assert (row.status, row.provider, row.provider_status) == ("sent", "twilio", "queued")
         assert row.attempts == 2

@@ -247,3 +247,12 @@ def test_cli_runs_a_message_through_the_same_path(runner):
     result = runner.invoke(args=["sms", f"tra cuu {ticket.code}", "--from", "0912345678"])
     assert f"Yeu cau {ticket.code}: da nhan" in result.output
     assert outbound() == []  # printed, not sent, without --send
+
+
+def test_the_directory_reads_official_numbers_however_they_are_written(app):
+    from hotline.directory import is_official_number
+
+    assert is_official_number("+842633822123")
+    assert is_official_number("0263 3822 123")
+    assert not is_official_number("0987654321")
+    assert not is_official_number(None) and not is_official_number("not a number")
