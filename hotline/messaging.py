@@ -305,9 +305,10 @@ def record_delivery_status(provider: str, provider_id: str, status: str) -> bool
     if row is None or row.provider_status == status:
         return False
     row.provider_status = status
-    if status.lower() in ("delivered", "failed", "undelivered"):
+    final = status.lower() in ("delivered", "failed", "undelivered")
+    if final:
         row.status = "delivered" if status.lower() == "delivered" else "failed"
-    if row.ticket is not None:
+    if final and row.ticket is not None:
         tickets.add_event(
             row.ticket, f"sms_{row.status}", f"SMS {status.lower()} ({provider})",
             data={"sms_id": row.id, "provider_id": provider_id, "status": status},
