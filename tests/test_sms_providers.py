@@ -173,3 +173,16 @@ def test_the_provider_is_configuration(app_factory, twilio_api, gateway_api):
     assert TEST_AUTH_TOKEN  # the default app has a token but no account: no Twilio provider
     with app_factory().app_context():
         assert messaging.current_provider() is None
+
+
+def test_a_reply_queued_before_stop_is_not_sent_after_it(app_factory, gateway_api):
+    app = gateway_app(app_factory, gateway_api)
+    with app.app_context():
+        client = app.test_client()
+        gateway_sms(client, "lam cccd", "0912345678")
+        gateway_sms(client, "STOP", "0912345678", received_at="2026-11-26T11:47:00+07:00")
+        run_jobs(app)
+        texts = [m["textMessage"]["text"] for m in gateway_api.messages]
+        assert len(texts) == 1 and texts[0].startswith("Ban se khong nhan")  # only the STOP confirmation
+        first = outbound()[0]
+        assert (first.status, first.error) == ("not_sent", "not sent: the resident opted out (STOP)")
