@@ -253,11 +253,15 @@ def send_ticket_sms(ticket_id: int, template: str, key: str) -> str:
 def queue_sms(
     key: str, phone: str, body: str, *, ticket: Ticket | None = None, inbound_id: int | None = None,
     kind: str = "reply",
+    new_key: bool = False,
 ) -> SmsOutbound | None:
-    """Write an SMS to send and its job, in the caller's transaction; once per key."""
+    """Write an SMS to send and its job, in the caller's transaction; once per key.
+
+    `new_key`: the caller knows the key cannot exist yet (it holds a fresh row's id).
+    """
     from .outbox import add_job
 
-    if db.session.scalar(select(SmsOutbound.id).where(SmsOutbound.key == key)) is not None:
+    if not new_key and db.session.scalar(select(SmsOutbound.id).where(SmsOutbound.key == key)):
         return None
     row = SmsOutbound(
         key=key, phone=phone, body=fit_for_sms(body), ticket=ticket, inbound_id=inbound_id, kind=kind

@@ -110,16 +110,17 @@ def _handle(provider, dedup_key, from_number, text, provider_id, received_at, re
         received_at=received_at or utcnow(),
     )
     db.session.add(message)
-    db.session.flush()
 
     reply = _prehandled(phone, body)
     if reply is not None:
         message.intent = "prehandler"
+        db.session.flush()
         _decide_reply(message, reply, reply_mode, capped=False)
         return Inbound(message, message.reply)
 
     match = keywords().match(body)
     message.intent = match.intent.value
+    db.session.flush()  # the message's id goes on the timeline and into the reply's key
     context = _Context(message, match, phone, body)
     reply = context.act()
     open_ticket = context.open_ticket
@@ -186,7 +187,8 @@ def _decide_reply(
             )
         return
     messaging.queue_sms(
-        f"reply-{message.id}", phone, reply, ticket=message.ticket, inbound_id=message.id, kind=kind
+        f"reply-{message.id}", phone, reply, ticket=message.ticket, inbound_id=message.id, kind=kind,
+        new_key=True,
     )
 
 
