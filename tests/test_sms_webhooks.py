@@ -256,3 +256,45 @@ def test_the_directory_reads_official_numbers_however_they_are_written(app):
     assert is_official_number("0263 3822 123")
     assert not is_official_number("0987654321")
     assert not is_official_number(None) and not is_official_number("not a number")
+
+
+def test_two_deliveries_of_one_message_at_once_store_it_once(app, twilio, monkeypatch):
+    from hotline.sms import pipeline
+
+    twilio_sms(twilio, "lam cccd", sid="SM" + "c" * 32)
+    first_reply = messages()[0].reply
+    # The other delivery checked before this one committed: it sees nothing, then loses the race.
+    real = pipeline._existing
+    calls = []
+
+    def not_yet(provider, key):
+        calls.append(key)
+        return None if len(calls) == 1 else real(provider, key)
+
+    monkeypatch.setattr(pipeline, "_existing", not_yet)
+    result = pipeline.receive_sms(provider="twilio", dedup_key="SM" + "c" * 32,
+                                  from_number="+84912345678", text="lam cccd")
+    assert result.duplicate and result.reply == first_reply
+    assert (count(SmsMessage), count(Ticket), len(outbound())) == (1, 1, 1)
+
+
+def test_a_failure_while_handling_still_keeps_the_message_as_a_request(app, twilio, monkeypatch):
+    from hotline.sms import pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(pipeline, "_handle", broken)
+    response = twilio_sms(twilio, "xin giup lam cccd")
+    assert response.status_code == 200
+    stored = messages()[0]
+    assert (stored.intent, stored.body) == ("unhandled", "xin giup lam cccd")
+    ticket = all_tickets()[0]
+    assert stored.ticket_id == ticket.id and ticket.body == "xin giup lam cccd"
+
+
+def test_cli_send_queues_the_reply(runner):
+    result = runner.invoke(args=["sms", "GIUP", "--from", "0912345678", "--send"])
+    assert result.exit_code == 0, result.output
+    sent = outbound()
+    assert len(sent) == 1 and sent[0].phone == "+84912345678" and sent[0].body in result.output
