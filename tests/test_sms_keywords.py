@@ -110,3 +110,21 @@ def test_broken_keyword_data_names_every_problem():
     assert "keywords.yaml › intent 'cancel' › vi › 'tracuu': also an alias of status" in problems
     assert any(p.startswith("keywords.yaml › intent 'refund': unknown intent") for p in problems)
     assert "keywords.yaml › intent 'hours' › rest: unknown value 'sometimes'" in problems
+
+
+# Keywords the reply templates teach residents, and what each must do.
+TAUGHT = {
+    "GIUP": Intent.HELP, "HELP": Intent.HELP, "GOILAI": Intent.CALLBACK, "CALLBACK": Intent.CALLBACK,
+    "TRACUU 123459": Intent.STATUS, "STATUS 123459": Intent.STATUS, "HUY 123459": Intent.CANCEL,
+    "CANCEL 123459": Intent.CANCEL, "KIEMTRA 0912345678": Intent.VERIFY,
+    "VERIFY 0912345678": Intent.VERIFY, "GIOLAMVIEC": Intent.HOURS, "HOURS": Intent.HOURS,
+    "NGONNGU EN": Intent.LANGUAGE, "LANGUAGE VI": Intent.LANGUAGE, "TUCHOI": Intent.STOP,
+    "STOP": Intent.STOP, "BATDAU": Intent.START, "START": Intent.START,
+}
+
+
+def test_every_keyword_the_replies_teach_does_what_they_say(kw):
+    replies = (ROOT / "ivr_flows" / "sms" / "replies.yaml").read_text(encoding="utf-8")
+    for text, intent in TAUGHT.items():
+        assert text.split()[0] in replies, text
+        assert kw.match(text).intent is intent, text

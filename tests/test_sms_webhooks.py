@@ -298,3 +298,9 @@ def test_cli_send_queues_the_reply(runner):
     assert result.exit_code == 0, result.output
     sent = outbound()
     assert len(sent) == 1 and sent[0].phone == "+84912345678" and sent[0].body in result.output
+
+
+def test_a_twilio_sms_without_message_sid_gets_a_clear_400(twilio):
+    response = twilio.post("/twilio/sms", {"From": "+84912345678", "Body": "GIUP"})
+    assert response.status_code == 400 and b"MessageSid" in response.data
+    assert count(SmsMessage) == 0
