@@ -103,6 +103,7 @@ def _existing(provider: str, dedup_key: str) -> SmsMessage | None:
 
 def _handle(provider, dedup_key, from_number, text, provider_id, received_at, reply_mode) -> Inbound:
     body = clean_inbound(text)
+    from_number, provider_id = clean_inbound(from_number) or None, clean_inbound(provider_id) or None
     phone = to_e164(from_number, current_app.config["DEFAULT_REGION"])
     message = SmsMessage(
         provider=provider, dedup_key=dedup_key, provider_id=provider_id,
