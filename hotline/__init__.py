@@ -32,10 +32,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import health, voice
+    from . import health, sms, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
+    sms.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

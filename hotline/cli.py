@@ -87,6 +87,8 @@ def up(port: int, host: str, web_workers: int) -> None:
         click.echo("Paste these into the Twilio console for your number:")
         click.echo(f"  A call comes in (POST):   {public}/twilio/voice")
         click.echo(f"  Call status changes:      {public}/twilio/voice/status")
+        click.echo(f"  A message comes in (POST): {public}/twilio/sms")
+        click.echo(f"SMS Gateway for Android webhook (sms:received): {public}/sms-gateway/webhook")
         if app.config.get("TWILIO_AUTH_TOKEN_IS_LOCAL"):
             click.echo(
                 f"No TWILIO_AUTH_TOKEN set: requests must be signed with the local token "

@@ -1,43 +1,163 @@
-"""Outgoing SMS to residents, sent by workers and written on the request's timeline.
+"""Outgoing SMS to residents, sent by workers through the configured provider.
 
-A send is keyed (`key`) per request so a job that runs twice sends once. With
-no provider configured the timeline says so plainly instead of failing silently.
+Two providers: Twilio's REST API, and "SMS Gateway for Android" (an Android
+phone with a local SIM, through its API and the `android-sms-gateway` client):
+Twilio offers no two-way SMS in Vietnam, so a local SIM is what a commune
+really uses. `SMS_PROVIDER` picks one; unset, the gateway when it is
+configured, else Twilio.
+
+Every send is keyed so a job that runs twice sends once, respects STOP, is
+folded into one GSM-7 segment unless `SMS_UNICODE` is set, and is written on
+the request's timeline with the provider's status. With no provider configured
+the timeline says so plainly instead of failing silently.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import requests
 import yaml
 from flask import current_app
+from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from . import tickets
 from .extensions import db
-from .models import Ticket
+from .models import SmsOptOut, SmsOutbound, Ticket, utcnow
+from .sms.text import to_gsm7
 
 SMS_OUTCOME_KINDS = ("sms_sent", "sms_not_sent", "sms_failed")
+#: Template files: the shared one, then the SMS keyword replies.
+TEMPLATE_FILES = ("sms_templates.yaml", "sms/replies.yaml")
 
 
 class TransientSendError(RuntimeError):
     """The provider failed in a way worth retrying (5xx, 429, network); RQ retries the job."""
 
 
+class RefusedSendError(RuntimeError):
+    """The provider refused this message for good (bad number, 4xx): recorded, not retried."""
+
+    def __init__(self, message: str, data: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.data = data or {}
+
+
+@dataclass
+class Sent:
+    provider: str
+    provider_id: str | None
+    status: str
+
+
+class Provider(Protocol):
+    name: str
+    label: str
+
+    def send(self, to: str, body: str, key: str) -> Sent: ...
+
+
+# --- templates -------------------------------------------------------------------------
+
+
 def sms_templates() -> dict[str, dict[str, str]]:
     cache = current_app.extensions.get("hotline.sms_templates")
     if cache is None:
-        path = Path(current_app.config["FLOWS_DIR"]) / "sms_templates.yaml"
-        cache = yaml.safe_load(path.read_text(encoding="utf-8"))
+        cache = {}
+        for name in TEMPLATE_FILES:
+            path = Path(current_app.config["FLOWS_DIR"]) / name
+            if path.exists():
+                cache.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
         current_app.extensions["hotline.sms_templates"] = cache
     return cache
+
+
+def reply_languages() -> set[str]:
+    """Languages every template has a text in (others fall back to Vietnamese)."""
+    texts = sms_templates().values()
+    return set.intersection(*(set(t) for t in texts)) if texts else {"vi"}
+
+
+def fit_for_sms(text: str) -> str:
+    """GSM-7 (accents removed) unless Unicode replies are switched on."""
+    return text if current_app.config.get("SMS_UNICODE") else to_gsm7(text)
 
 
 def render_sms(template: str, language: str | None, **values: Any) -> str:
     texts = sms_templates()[template]
     text = texts.get(language or "") or texts["vi"]
-    return text.format(**values)
+    return fit_for_sms(text.format(**values))
+
+
+# --- providers -------------------------------------------------------------------------
+
+
+class TwilioProvider:
+    name = "twilio"
+    label = "Twilio"
+
+    def __init__(self, client: Client, sender: str, status_callback: str | None = None):
+        self.client = client
+        self.sender = sender
+        self.status_callback = status_callback
+
+    def send(self, to: str, body: str, key: str) -> Sent:
+        extra = {"status_callback": self.status_callback} if self.status_callback else {}
+        try:
+            sent = self.client.messages.create(to=to, from_=self.sender, body=body, **extra)
+        except TwilioRestException as error:
+            if error.status >= 500 or error.status == 429:
+                raise TransientSendError(f"Twilio answered {error.status}") from error
+            raise RefusedSendError(
+                f"Twilio refused ({error.status}: {error.msg})", {"error_code": error.code}
+            ) from error
+        except OSError as error:  # network: worth retrying
+            raise TransientSendError(str(error)) from error
+        return Sent(self.name, sent.sid, sent.status)
+
+
+class GatewayProvider:
+    """SMS Gateway for Android, through its documented `POST /messages` API."""
+
+    name = "gateway"
+    label = "SMS Gateway"
+
+    def __init__(self, url: str, login: str | None, password: str):
+        self.url = url
+        self.login = login
+        self.password = password
+
+    @staticmethod
+    def message_id(key: str) -> str:
+        """A stable id per send: the gateway refuses an id twice, so a re-run cannot send twice."""
+        return "hl-" + hashlib.sha256(key.encode()).hexdigest()[:29]
+
+    def send(self, to: str, body: str, key: str) -> Sent:
+        from android_sms_gateway import APIClient, Message, TextMessage
+        from android_sms_gateway.errors import APIError
+
+        message = Message(
+            phone_numbers=[to], text_message=TextMessage(text=body),
+            id=self.message_id(key), with_delivery_report=True, ttl=24 * 3600,
+        )
+        try:
+            with APIClient(self.login, self.password, base_url=self.url) as client:
+                state = client.send(message)
+        except APIError as error:
+            status = error.status_code or 0
+            if status == 409:  # this id was accepted before: the send already happened
+                return Sent(self.name, message.id, "Duplicate")
+            if status >= 500 or status in (0, 429):
+                raise TransientSendError(f"SMS Gateway answered {status}") from error
+            raise RefusedSendError(f"SMS Gateway refused ({status})", {"error": str(error)}) from error
+        except (requests.RequestException, OSError) as error:
+            raise TransientSendError(str(error)) from error
+        return Sent(self.name, state.id, state.state.value)
 
 
 def twilio_client() -> Client | None:
@@ -50,6 +170,62 @@ def twilio_client() -> Client | None:
     client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"])
     client.api.base_url = config["TWILIO_API_BASE"].rstrip("/")
     return client
+
+
+def current_provider() -> Provider | None:
+    """The provider that sends, from configuration; None when none is usable."""
+    config = current_app.config
+    choice = (config.get("SMS_PROVIDER") or "").lower()
+    gateway_ready = bool(config.get("SMS_GATEWAY_PASSWORD"))
+    if choice == "gateway" or (not choice and gateway_ready):
+        if not gateway_ready:
+            return None
+        return GatewayProvider(
+            config["SMS_GATEWAY_URL"], config.get("SMS_GATEWAY_LOGIN"), config["SMS_GATEWAY_PASSWORD"]
+        )
+    client = twilio_client()
+    if client is None:
+        return None
+    public = config.get("PUBLIC_URL")
+    callback = f"{public.rstrip('/')}/twilio/sms/status" if public else None
+    return TwilioProvider(client, config["PHONE_NUMBER"], callback)
+
+
+# --- opt-out ---------------------------------------------------------------------------
+
+
+def is_opted_out(phone: str | None) -> bool:
+    return phone is not None and db.session.get(SmsOptOut, phone) is not None
+
+
+def set_opted_out(phone: str, opted_out: bool) -> None:
+    row = db.session.get(SmsOptOut, phone)
+    if opted_out and row is None:
+        db.session.add(SmsOptOut(phone=phone))
+    elif not opted_out and row is not None:
+        db.session.delete(row)
+
+
+# --- sending ---------------------------------------------------------------------------
+
+
+def _deliver(phone: str | None, body: str, key: str, *, honour_opt_out: bool = True):
+    """Send through the provider: (kind, message, data) for the timeline; raises when retryable."""
+    data: dict[str, Any] = {"key": key, "to": phone, "body": body}
+    if phone is None:
+        return "sms_not_sent", "not sent: no caller number", data
+    if honour_opt_out and is_opted_out(phone):
+        return "sms_not_sent", "not sent: the resident opted out (STOP)", data
+    provider = current_provider()
+    if provider is None:
+        return "sms_not_sent", "not sent: no provider configured", data
+    try:
+        sent = provider.send(phone, body, key)
+    except RefusedSendError as error:
+        data.update(provider=provider.name, **error.data)
+        return "sms_failed", f"not sent: {error}", data
+    data.update(provider=sent.provider, sid=sent.provider_id, status=sent.status)
+    return "sms_sent", f"SMS sent through {provider.label} ({sent.status})", data
 
 
 def already_sent(ticket: Ticket, key: str) -> bool:
@@ -67,27 +243,79 @@ def send_ticket_sms(ticket_id: int, template: str, key: str) -> str:
     if already_sent(ticket, key):
         return "already_done"
     body = render_sms(template, ticket.language, code=ticket.code)
-    data: dict[str, Any] = {"key": key, "to": ticket.phone, "body": body}
-    client = twilio_client()
-    if ticket.phone is None:
-        kind, message = "sms_not_sent", "not sent: no caller number"
-    elif client is None:
-        kind, message = "sms_not_sent", "not sent: no provider configured"
-    else:
-        try:
-            sent = client.messages.create(
-                to=ticket.phone, from_=current_app.config["PHONE_NUMBER"], body=body
-            )
-        except TwilioRestException as error:
-            if error.status >= 500 or error.status == 429:
-                raise TransientSendError(f"Twilio answered {error.status}") from error
-            kind, message = "sms_failed", f"not sent: Twilio refused ({error.status}: {error.msg})"
-            data["error_code"] = error.code
-        except OSError as error:  # network: worth retrying
-            raise TransientSendError(str(error)) from error
-        else:
-            kind, message = "sms_sent", f"SMS sent through Twilio ({sent.status})"
-            data.update(provider="twilio", sid=sent.sid, status=sent.status)
+    kind, message, data = _deliver(ticket.phone, body, f"ticket-{ticket.id}-{key}")
+    data["key"] = key
     tickets.add_event(ticket, kind, message, data=data)
     db.session.commit()
     return kind
+
+
+def queue_sms(
+    key: str, phone: str, body: str, *, ticket: Ticket | None = None, inbound_id: int | None = None,
+    kind: str = "reply",
+    new_key: bool = False,
+) -> SmsOutbound | None:
+    """Write an SMS to send and its job, in the caller's transaction; once per key.
+
+    `new_key`: the caller knows the key cannot exist yet (it holds a fresh row's id).
+    """
+    from .outbox import add_job
+
+    if not new_key and db.session.scalar(select(SmsOutbound.id).where(SmsOutbound.key == key)):
+        return None
+    row = SmsOutbound(
+        key=key, phone=phone, body=fit_for_sms(body), ticket=ticket, inbound_id=inbound_id, kind=kind
+    )
+    db.session.add(row)
+    db.session.flush()
+    add_job(f"sms-out-{row.id}", "workers.sms.send_sms", row.id)
+    return row
+
+
+def send_outbound(outbound_id: int) -> str:
+    """Send one queued SMS (an RQ job); a second run finds it done and sends nothing."""
+    row = db.session.get(SmsOutbound, outbound_id)
+    if row is None:
+        return "no_such_sms"
+    if row.status != "pending":
+        return "already_done"
+    row.attempts += 1
+    try:
+        kind, message, data = _deliver(
+            row.phone, row.body, row.key, honour_opt_out=row.kind != "optout"
+        )
+    except TransientSendError as error:
+        row.error = str(error)[:500]
+        db.session.commit()
+        raise
+    row.provider = data.get("provider")
+    row.provider_id = data.get("sid")
+    row.provider_status = data.get("status")
+    row.status = {"sms_sent": "sent", "sms_failed": "failed"}.get(kind, "not_sent")
+    row.error = None if kind == "sms_sent" else message
+    if kind == "sms_sent":
+        row.sent_at = utcnow()
+    if row.ticket is not None:
+        tickets.add_event(row.ticket, kind, message, data={**data, "sms_id": row.id})
+    db.session.commit()
+    return kind
+
+
+def record_delivery_status(provider: str, provider_id: str, status: str) -> bool:
+    """A provider's later word on a sent SMS (delivered, failed): onto the row and the timeline."""
+    row = db.session.scalar(
+        select(SmsOutbound).where(SmsOutbound.provider == provider, SmsOutbound.provider_id == provider_id)
+    )
+    if row is None or row.provider_status == status:
+        return False
+    row.provider_status = status
+    final = status.lower() in ("delivered", "failed", "undelivered")
+    if final:
+        row.status = "delivered" if status.lower() == "delivered" else "failed"
+    if final and row.ticket is not None:
+        tickets.add_event(
+            row.ticket, f"sms_{row.status}", f"SMS {status.lower()} ({provider})",
+            data={"sms_id": row.id, "provider_id": provider_id, "status": status},
+        )
+    db.session.commit()
+    return True

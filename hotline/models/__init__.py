@@ -14,3 +14,4 @@ from .core import (  # noqa: F401
     VoiceMessage,
     utcnow,
 )
+from .sms import SmsMessage, SmsOptOut, SmsOutbound  # noqa: F401,E402

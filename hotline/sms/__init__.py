@@ -1,0 +1,51 @@
+"""SMS: residents' keywords and requests by text, through Twilio or an Android phone's SIM.
+
+`init_app` sets the SMS defaults, the staff pre-handler list
+(`app.extensions["hotline.sms_prehandlers"]`: callables `(phone_e164, text) ->
+reply | None` tried before resident keywords), checks the keyword data, and
+registers the two webhooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+#: Settings (each can be set as HOTLINE_<NAME>); see README "SMS".
+DEFAULTS = {
+    "SMS_PROVIDER": None,  # "twilio" | "gateway"; unset: the gateway when configured, else Twilio
+    "SMS_TWILIO_REPLY": "rest",  # "rest" (a queued job) or "twiml" (inline in the webhook answer)
+    "SMS_UNICODE": False,  # True: keep accents (a segment then holds 70 characters, not 160)
+    "SMS_REPLY_CAP_PER_HOUR": 5,
+    "SMS_GATEWAY_URL": "https://api.sms-gate.app/3rdparty/v1",
+    "SMS_GATEWAY_LOGIN": None,
+    "SMS_GATEWAY_PASSWORD": None,
+    "SMS_GATEWAY_SIGNING_KEY": None,  # the app's Settings → Webhooks → Signing Key
+    "SMS_GATEWAY_MAX_SKEW": 300,  # seconds a signed webhook's timestamp may differ from now
+}
+
+
+def init_app(app: Flask) -> None:
+    from ..config import local_secret
+    from . import views
+    from .keywords import Keywords
+
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    if not app.config.get("SMS_GATEWAY_SIGNING_KEY"):
+        # Like the Twilio token: checking is never off; a local key is kept in the data folder.
+        app.config["SMS_GATEWAY_SIGNING_KEY"] = local_secret(
+            Path(app.config["DATA_DIR"]), "sms_gateway_signing_key"
+        )
+        app.config["SMS_GATEWAY_SIGNING_KEY_IS_LOCAL"] = True
+    app.extensions.setdefault("hotline.sms_prehandlers", [])
+    # A broken keyword file stops the app at start, naming each problem.
+    app.extensions["hotline.sms_keywords"] = Keywords.load(
+        Path(app.config["FLOWS_DIR"]) / "sms" / "keywords.yaml"
+    )
+    app.register_blueprint(views.twilio_bp)
+    app.register_blueprint(views.gateway_bp)
+    from .cli import sms_command
+
+    app.cli.add_command(sms_command)

@@ -1,0 +1,382 @@
+"""One inbound SMS, from any provider, to its rows, its request and its reply.
+
+The order is the contract: store the message (deduplicated on the provider's
+key) → staff pre-handlers → keyword → act → put it on the sender's open request
+→ decide the reply (opt-out, per-number cap) → one commit with the outbox job.
+Nothing is dropped: every message is a row in `sms_messages`, and a message
+that asks for nothing known becomes (or joins) a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import messaging, tickets
+from ..codes import is_valid_code
+from ..directory import is_official_number
+from ..extensions import db
+from ..models import (
+    Channel,
+    Resident,
+    SmsMessage,
+    SmsOutbound,
+    Ticket,
+    TicketReason,
+    TicketStatus,
+    utcnow,
+)
+from ..phones import to_e164
+from .keywords import Intent, Keywords, Match
+from .text import clean_inbound
+
+PREHANDLERS = "hotline.sms_prehandlers"
+#: How a reply leaves: queued for a worker, answered inline in TwiML, or only returned (CLI).
+REPLY_QUEUE, REPLY_TWIML, REPLY_RETURN = "queue", "twiml", "return"
+#: Examples shown when a typo looked like an action we never take on a guess.
+GUARDED_EXAMPLES = {"cancel": ("HUY", "HUY <ma>"), "stop": ("TUCHOI", "TUCHOI")}
+GUARDED_EXAMPLES_EN = {"cancel": ("CANCEL", "CANCEL <code>"), "stop": ("STOP", "STOP")}
+
+
+class NoReply(StrEnum):
+    NO_NUMBER = "no_number"
+    OPTED_OUT = "opted_out"
+    REPLY_CAP = "reply_cap"
+
+
+@dataclass
+class Inbound:
+    message: SmsMessage
+    reply: str | None
+    duplicate: bool = False
+
+
+def keywords() -> Keywords:
+    kw = current_app.extensions.get("hotline.sms_keywords")
+    if kw is None:
+        kw = Keywords.load(Path(current_app.config["FLOWS_DIR"]) / "sms" / "keywords.yaml")
+        current_app.extensions["hotline.sms_keywords"] = kw
+    return kw
+
+
+def receive_sms(
+    *,
+    provider: str,
+    dedup_key: str,
+    from_number: str | None,
+    text: str | None,
+    provider_id: str | None = None,
+    received_at: datetime | None = None,
+    reply_mode: str = REPLY_QUEUE,
+) -> Inbound:
+    """Handle one inbound SMS once per (provider, dedup_key); a retry gets the same reply."""
+    existing = _existing(provider, dedup_key)
+    if existing is not None:
+        return Inbound(existing, existing.reply, duplicate=True)
+    try:
+        # Flushes happen where ids are needed, not before every query (half the database time).
+        with db.session.no_autoflush:
+            result = _handle(provider, dedup_key, from_number, text, provider_id, received_at, reply_mode)
+        db.session.commit()
+        return result
+    except IntegrityError:  # the same message, delivered twice at once: the other one won
+        db.session.rollback()
+        existing = _existing(provider, dedup_key)
+        if existing is None:
+            raise
+        return Inbound(existing, existing.reply, duplicate=True)
+
+
+def _existing(provider: str, dedup_key: str) -> SmsMessage | None:
+    return db.session.scalar(
+        select(SmsMessage).where(SmsMessage.provider == provider, SmsMessage.dedup_key == dedup_key)
+    )
+
+
+def _handle(provider, dedup_key, from_number, text, provider_id, received_at, reply_mode) -> Inbound:
+    body = clean_inbound(text)
+    from_number, provider_id = clean_inbound(from_number) or None, clean_inbound(provider_id) or None
+    phone = to_e164(from_number, current_app.config["DEFAULT_REGION"])
+    message = SmsMessage(
+        provider=provider, dedup_key=dedup_key, provider_id=provider_id,
+        from_number=(from_number or "")[:64] or None, phone=phone, body=body,
+        received_at=received_at or utcnow(),
+    )
+    db.session.add(message)
+
+    reply = _prehandled(phone, body)
+    if reply is not None:
+        message.intent = "prehandler"
+        db.session.flush()
+        _decide_reply(message, reply, reply_mode, capped=False)
+        return Inbound(message, message.reply)
+
+    match = keywords().match(body)
+    message.intent = match.intent.value
+    db.session.flush()  # the message's id goes on the timeline and into the reply's key
+    context = _Context(message, match, phone, body)
+    reply = context.act()
+    open_ticket = context.open_ticket
+    if open_ticket is not None and context.ticket is not open_ticket:
+        tickets.add_event(
+            open_ticket, "sms_in", body or "(empty SMS)",
+            data={"sms_id": message.id, "intent": message.intent}, actor="resident:sms",
+        )
+    message.ticket = context.ticket or open_ticket
+    _decide_reply(message, reply, reply_mode, force=match.intent in (Intent.STOP, Intent.START))
+    return Inbound(message, message.reply)
+
+
+def _prehandled(phone: str | None, body: str) -> str | None:
+    """Staff commands by SMS (registered by other subsystems) come before resident keywords."""
+    if phone is None:
+        return None
+    for handler in current_app.extensions.get(PREHANDLERS, []):
+        try:
+            reply = handler(phone, body)
+        except Exception:  # a broken staff command must not lose the message
+            current_app.logger.exception("SMS pre-handler %r failed", handler)
+            continue
+        if reply is not None:
+            return reply
+    return None
+
+
+def _decide_reply(
+    message: SmsMessage, reply: str | None, reply_mode: str, *, capped: bool = True, force: bool = False
+) -> None:
+    if reply is None:
+        return
+    reply = messaging.fit_for_sms(reply)
+    phone = message.phone
+    if phone is None:
+        message.no_reply_reason = NoReply.NO_NUMBER
+    elif not force and messaging.is_opted_out(phone):
+        message.no_reply_reason = NoReply.OPTED_OUT
+    elif capped and _replies_last_hour(phone) >= int(current_app.config["SMS_REPLY_CAP_PER_HOUR"]):
+        message.no_reply_reason = NoReply.REPLY_CAP
+    if message.no_reply_reason:
+        if message.ticket is not None:
+            tickets.add_event(
+                message.ticket, "sms_not_sent", f"no reply: {message.no_reply_reason}",
+                data={"sms_id": message.id, "body": reply},
+            )
+        return
+    message.reply = reply
+    if reply_mode == REPLY_RETURN:
+        return
+    kind = "optout" if force else "reply"
+    if reply_mode == REPLY_TWIML:
+        row = SmsOutbound(
+            key=f"reply-{message.id}", phone=phone, body=reply, kind=kind, ticket=message.ticket,
+            inbound_id=message.id, provider=message.provider, status="sent",
+            provider_status="twiml", sent_at=utcnow(),
+        )
+        db.session.add(row)
+        if message.ticket is not None:
+            tickets.add_event(
+                message.ticket, "sms_sent", "SMS reply sent through Twilio (TwiML)",
+                data={"key": row.key, "to": phone, "body": reply, "provider": "twilio", "status": "twiml"},
+            )
+        return
+    messaging.queue_sms(
+        f"reply-{message.id}", phone, reply, ticket=message.ticket, inbound_id=message.id, kind=kind,
+        new_key=True,
+    )
+
+
+def _replies_last_hour(phone: str) -> int:
+    since = utcnow() - timedelta(hours=1)
+    return db.session.scalar(
+        select(func.count()).select_from(SmsOutbound).where(
+            SmsOutbound.phone == phone, SmsOutbound.kind.in_(("reply", "optout")),
+            SmsOutbound.created_at >= since,
+        )
+    )
+
+
+class _Context:
+    """One message's intent carried out; each `on_<intent>` returns the reply text."""
+
+    def __init__(self, message: SmsMessage, match: Match, phone: str | None, body: str):
+        self.message = message
+        self.match = match
+        self.phone = phone
+        self.body = body
+        self.open_ticket = tickets.open_ticket_for(phone)
+        self.ticket: Ticket | None = None
+        resident = (
+            db.session.scalar(select(Resident).where(Resident.phone == phone)) if phone else None
+        )
+        languages = messaging.reply_languages()
+        if resident is not None and resident.language in languages:
+            self.language = resident.language
+        elif match.alias_language in languages:
+            self.language = match.alias_language
+        else:
+            self.language = "vi"
+
+    def say(self, template: str, **values: Any) -> str:
+        return messaging.render_sms(template, self.language, **values)
+
+    def state(self, ticket: Ticket) -> str:
+        return messaging.render_sms(f"state_{ticket.status}", self.language)
+
+    def act(self) -> str:
+        return getattr(self, f"on_{self.match.intent.value}")()
+
+    # --- intents -------------------------------------------------------------------
+
+    def on_empty(self) -> str:
+        return self.on_help()
+
+    def on_help(self) -> str:
+        hint = self.match.hint
+        if hint in GUARDED_EXAMPLES:
+            keyword, example = (GUARDED_EXAMPLES_EN if self.language == "en" else GUARDED_EXAMPLES)[hint]
+            return self.say("sms_did_you_mean", keyword=keyword, example=example)
+        return self.say("sms_help")
+
+    def on_request(self) -> str:
+        if self.open_ticket is not None:
+            return self.say("sms_request_added", code=self.open_ticket.code)
+        self.ticket = tickets.create_ticket(
+            phone=self.phone, channel=Channel.SMS, reason=TicketReason.SMS, topic=self.match.topic,
+            language=self.language, body=self.body, actor="resident:sms",
+            event_data={"sms_id": self.message.id, "from": self.message.from_number},
+        )
+        db.session.flush()
+        return self.say("sms_request_created", code=self.ticket.code)
+
+    def on_callback(self) -> str:
+        if self.open_ticket is not None:
+            tickets.add_event(
+                self.open_ticket, "callback_requested", "callback asked for by SMS",
+                data={"sms_id": self.message.id}, actor="resident:sms",
+            )
+            return self.say("sms_callback_added", code=self.open_ticket.code)
+        self.ticket = tickets.create_ticket(
+            phone=self.phone, channel=Channel.SMS, reason=TicketReason.CALLBACK_REQUESTED,
+            topic=self.match.topic, language=self.language, body=self.body, actor="resident:sms",
+            event_data={"sms_id": self.message.id},
+        )
+        db.session.flush()
+        return self.say("sms_callback_created", code=self.ticket.code)
+
+    def on_status(self) -> str:
+        code = self.match.code
+        if code is None:
+            if self.open_ticket is None:
+                return self.say("sms_status_needs_code")
+            ticket = self.open_ticket
+        elif not is_valid_code(code):
+            return self.say("sms_code_invalid", code=code)
+        else:
+            ticket = tickets.get_by_code(code)
+            if ticket is None:
+                return self.say("sms_status_unknown", code=code)
+        when = ticket.updated_at or ticket.created_at
+        return self.say("sms_status", code=ticket.code, state=self.state(ticket), date=_local_date(when))
+
+    def on_cancel(self) -> str:
+        code = self.match.code
+        if code is None:
+            return self.say("sms_cancel_needs_code")
+        if not is_valid_code(code):
+            return self.say("sms_code_invalid", code=code)
+        ticket = tickets.get_by_code(code)
+        if ticket is None or self.phone is None or ticket.phone != self.phone:
+            return self.say("sms_cancel_not_yours", code=code)
+        if ticket.status not in TicketStatus.open_values():
+            return self.say("sms_cancel_closed", code=code, state=self.state(ticket))
+        ticket.status = TicketStatus.CANCELLED
+        ticket.closed_at = utcnow()
+        tickets.add_event(
+            ticket, "cancelled", "cancelled by the resident by SMS",
+            data={"sms_id": self.message.id}, actor="resident:sms",
+        )
+        self.ticket = ticket
+        return self.say("sms_cancel_done", code=code)
+
+    def on_verify(self) -> str:
+        number = _phone_from_digits(self.match.phone)
+        if number is None:
+            return self.say("sms_verify_needs_phone")
+        shown = phonenumbers.format_number(
+            phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.NATIONAL
+        ).replace(" ", "")
+        template = "sms_verify_official" if is_official_number(number) else "sms_verify_not_official"
+        return self.say(template, phone=shown)
+
+    def on_hours(self) -> str:
+        return self.say("sms_hours")
+
+    def on_language(self) -> str:
+        language = self.match.language
+        if language not in messaging.reply_languages() or self.phone is None:
+            return self.say("sms_language_usage")
+        tickets.resident_for(self.phone, language)
+        self.language = language
+        return self.say("sms_language_set")
+
+    def on_stop(self) -> str:
+        if self.phone is not None:
+            messaging.set_opted_out(self.phone, True)
+        return self.say("sms_stopped")
+
+    def on_start(self) -> str:
+        if self.phone is not None:
+            messaging.set_opted_out(self.phone, False)
+        return self.say("sms_started")
+
+
+def _phone_from_digits(digits: str | None) -> str | None:
+    if not digits:
+        return None
+    if digits.startswith("84") and len(digits) in (11, 12):
+        digits = "+" + digits
+    return to_e164(digits, current_app.config["DEFAULT_REGION"])
+
+
+def _local_date(when: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    return when.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d/%m/%Y")
+
+
+def store_unhandled(
+    *,
+    provider: str,
+    dedup_key: str,
+    from_number: str | None,
+    text: str | None,
+    provider_id: str | None = None,
+    received_at: datetime | None = None,
+    reply_mode: str = REPLY_QUEUE,
+) -> Inbound:
+    """After a failure in handling: keep the message and make it a request staff will see."""
+    existing = _existing(provider, dedup_key)
+    if existing is not None:
+        return Inbound(existing, existing.reply, duplicate=True)
+    body = clean_inbound(text)
+    phone = to_e164(from_number, current_app.config["DEFAULT_REGION"])
+    ticket = tickets.open_ticket_for(phone) or tickets.create_ticket(
+        phone=phone, channel=Channel.SMS, reason=TicketReason.SMS, body=body, actor="resident:sms",
+    )
+    message = SmsMessage(
+        provider=provider, dedup_key=dedup_key, provider_id=provider_id,
+        from_number=(from_number or "")[:64] or None, phone=phone, body=body, intent="unhandled",
+        received_at=received_at or utcnow(), ticket=ticket,
+    )
+    db.session.add(message)
+    tickets.add_event(ticket, "sms_in", body or "(empty SMS)", data={"intent": "unhandled"})
+    db.session.commit()
+    return Inbound(message, None)

@@ -1,0 +1,68 @@
+"""Every reply template, in every language, fits one GSM-7 segment with the longest realistic values."""
+
+from __future__ import annotations
+
+import string
+from collections import defaultdict
+
+import pytest
+
+from hotline import create_app, messaging
+from hotline.sms.text import GSM7_BASIC, GSM7_SEGMENT, is_gsm7, to_gsm7
+
+# The longest values a template realistically gets.
+LONGEST = {
+    "code": "12345678",  # codes start at 6 digits and grow only when short ones run out
+    "phone": "02633822123",  # a landline in national format is the longest a resident sees
+    "date": "26/11/2026",
+    "keyword": "TUCHOI",
+    "example": "CANCEL <code>",
+    "time": "23:59",
+    "name": "Nguyen Thi Ngoc Huyen",
+    "village": "Thon Bu Sir Bon Dak Ra",
+}
+GENERIC = "x" * 20  # a placeholder another subsystem added, without a known bound
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path_factory.mktemp("data"))})
+    with app.app_context():
+        yield app
+
+
+def placeholders(text):
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_template_in_every_language_fits_one_gsm7_segment(app):
+    templates = messaging.sms_templates()
+    assert "sms_help" in templates and "request_confirmation" in templates
+    states = {lang: max((messaging.render_sms(k, lang) for k in templates if k.startswith("state_")), key=len)
+              for lang in messaging.reply_languages()}
+    checked = 0
+    for key, texts in templates.items():
+        for language, text in texts.items():
+            values = defaultdict(lambda: GENERIC, LONGEST, state=states.get(language, states["vi"]))
+            rendered = messaging.render_sms(key, language, **{n: values[n] for n in placeholders(text)})
+            assert is_gsm7(rendered), (key, language, rendered)
+            assert len(rendered) <= GSM7_SEGMENT, (key, language, len(rendered), rendered)
+            checked += 1
+    assert checked >= 2 * 25
+
+
+def test_every_reply_template_has_every_reply_language(app):
+    languages = {"vi", "en"}
+    for key, texts in messaging.sms_templates().items():
+        assert set(texts) >= languages, key
+
+
+def test_unicode_replies_keep_accents_when_switched_on(tmp_path):
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path), "SMS_UNICODE": True})
+    with app.app_context():
+        assert "Đã" in messaging.render_sms("sms_language_set", "vi")
+
+
+def test_gsm7_folding():
+    assert to_gsm7("Hủy yêu cầu “đơn” – xong… ✅") == 'Huy yeu cau "don" - xong... '
+    assert all(ch in GSM7_BASIC for ch in to_gsm7("{[~]}|^€\\ 🙏 ñ"))
