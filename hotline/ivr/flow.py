@@ -53,6 +53,33 @@ FLOW_SCHEMA: dict[str, Any] = {
 }
 
 
+class DuplicateKey(yaml.YAMLError):
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; a flow with two nodes of one id is an error."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                what = "node" if isinstance(value_node, yaml.MappingNode) and any(
+                    getattr(k, "value", None) == "type" for k, _ in value_node.value
+                ) else "key"
+                raise DuplicateKey(f'{what} "{key}" defined twice (lines {seen[key]} and {line})')
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+
+
 class FlowError(ValueError):
     """A flow file that cannot be used; the message lists every problem found."""
 
@@ -94,7 +121,7 @@ def load_prompts(flows_dir: Path, languages: list[str]) -> dict[str, dict[str, s
     prompts: dict[str, dict[str, str]] = {}
     for language in languages:
         path = flows_dir / "prompts" / f"{language}.yaml"
-        prompts[language] = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        prompts[language] = (read_yaml(path) or {}) if path.exists() else {}
     return prompts
 
 
@@ -104,9 +131,11 @@ def load_flow(path: Path | str) -> Flow:
     path = Path(path)
     where = _display(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
+    except DuplicateKey as error:
+        raise FlowError([f"{where}: {error.message}"]) from error
     except (OSError, yaml.YAMLError) as error:
-        raise FlowError([f"{where}: cannot read: {error}"]) from error
+        raise FlowError([f"{where}: cannot read: {_one_line(error)}"]) from error
 
     problems = [
         f"{where}{_json_path(error.absolute_path)}: {error.message}"
@@ -119,6 +148,10 @@ def load_flow(path: Path | str) -> Flow:
     if data["version"] not in SUPPORTED_VERSIONS:
         raise FlowError([f"{where} › version {data['version']}: unsupported (known: 1)"])
 
+    try:
+        prompts = load_prompts(path.parent, list(data["languages"]))
+    except (OSError, yaml.YAMLError) as error:
+        raise FlowError([f"{where} › prompts: cannot read: {_one_line(error)}"]) from error
     flow = Flow(
         name=data["flow"],
         version=data["version"],
@@ -127,12 +160,19 @@ def load_flow(path: Path | str) -> Flow:
         languages=data["languages"],
         start=data["start"],
         nodes=data["nodes"],
-        prompts=load_prompts(path.parent, list(data["languages"])),
+        prompts=prompts,
     )
     problems = check_flow(flow, NODE_TYPES, where)
     if problems:
         raise FlowError(problems)
     return flow
+
+
+def _one_line(error: Exception) -> str:
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None and getattr(error, "problem", None):
+        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    return " ".join(str(error).split())
 
 
 def _json_path(parts: Any) -> str:
