@@ -129,7 +129,8 @@ def call(from_number: str, language: str | None, url: str) -> None:
     flow = current_app.extensions["hotline.flow"]
     if language and language not in flow.languages:
         raise click.BadParameter(f"unknown language {language!r} (known: {', '.join(flow.languages)})")
-    transport = SignedTransport(url, current_app.config["TWILIO_AUTH_TOKEN"], current_app.config.get("PUBLIC_URL"))
+    config = current_app.config
+    transport = SignedTransport(url, config["TWILIO_AUTH_TOKEN"], config.get("PUBLIC_URL"))
 
     def read(question: str) -> str | None:
         click.echo(question, nl=False)

@@ -273,7 +273,9 @@ def prove_no_dead_ends(flow: Flow, node_types: dict[str, Any], where: str) -> li
                 if not achieved and node_id not in dead_ends:
                     dead_ends.add(node_id)
                     path = _render_path(parent, state)
-                    problems.append(f'{where} › node "{node_id}": dead end: {path} ends the call {NO_OUTCOME}')
+                    problems.append(
+                        f'{where} › node "{node_id}": dead end: {path} ends the call {NO_OUTCOME}'
+                    )
                 continue
             following = (edge.target, achieved)
             if following not in parent:
