@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from .. import office_hours, outbox, tickets, voicemail
 from ..extensions import db
-from ..models import Call, CallStep, Channel, Ticket, TicketReason, utcnow
+from ..models import Call, CallStep, Channel, Resident, Ticket, TicketReason, utcnow
 from ..phones import to_e164
 from ..prompts import PromptLibrary
 from .flow import Flow, load_flow
@@ -73,6 +73,8 @@ class CallContext:
     node_id: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
+    #: The step created or changed something a resident relies on (a request, a voice message).
+    durable: bool = False
 
     @property
     def language(self) -> str:
@@ -141,6 +143,7 @@ class CallContext:
         tickets.resident_for(self.call.phone, language)
 
     def create_request(self, *, reason: str, topic: str | None) -> None:
+        self.durable = True
         ticket = tickets.create_ticket(
             phone=self.call.phone,
             channel=Channel.VOICE,
@@ -164,6 +167,7 @@ class CallContext:
         return RECORDING_CALLBACK_PATH
 
     def attach_voice_message(self) -> None:
+        self.durable = True
         duration = self.params.get("RecordingDuration") or ""
         ticket = voicemail.record_voice_message(
             call_sid=self.call.call_sid,
@@ -187,21 +191,27 @@ class _Blank(dict):
         return ""
 
 
-def find_or_start_call(params: Mapping[str, str]) -> Call:
-    call_sid = params.get("CallSid") or ""
-    call = db.session.scalar(select(Call).where(Call.call_sid == call_sid))
-    if call is not None:
-        return call
+def _new_call(params: Mapping[str, str]) -> Call:
     raw_from = params.get("From")
     phone = to_e164(raw_from, current_app.config["DEFAULT_REGION"])
-    resident = tickets.resident_for(phone)
-    call = Call(
-        call_sid=call_sid,
+    # Read only: two first calls from one number at once must not race to create the resident.
+    resident = db.session.scalar(select(Resident).where(Resident.phone == phone)) if phone else None
+    return Call(
+        call_sid=params.get("CallSid") or "",
         from_number=raw_from,
         phone=phone,
         to_number=params.get("To"),
         language=resident.language if resident else None,
     )
+
+
+def find_or_start_call(params: Mapping[str, str]) -> Call:
+    """The call with this CallSid, created (and committed) on first sight."""
+    call_sid = params.get("CallSid") or ""
+    call = db.session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is not None:
+        return call
+    call = _new_call(params)
     db.session.add(call)
     try:
         db.session.commit()
@@ -212,15 +222,33 @@ def find_or_start_call(params: Mapping[str, str]) -> Call:
 
 
 def run_step(
-    call: Call, seq: int, node_id: str, digits: str | None, attempt: int,
-    params: Mapping[str, str] | None = None,
+    params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
 ) -> str:
-    stored = db.session.scalar(select(CallStep).where(CallStep.call_id == call.id, CallStep.seq == seq))
-    if stored is not None:
-        return stored.twiml
+    """One webhook in one transaction: the call (on first sight), the step's side effects and
+    its TwiML are committed together; a retry, or a twin that lost the race, gets the stored TwiML."""
+    for _ in range(3):
+        try:
+            return _run_step_once(params, seq, node_id, digits, attempt)
+        except IntegrityError:  # a twin of this request committed first: answer what it answered
+            db.session.rollback()
+    raise RuntimeError(f"step {seq} of call {params.get('CallSid')!r} kept conflicting")
+
+
+def _run_step_once(
+    params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
+) -> str:
+    call_sid = params.get("CallSid") or ""
+    call = db.session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is None:
+        call = _new_call(params)
+        db.session.add(call)
+    else:
+        stored = db.session.scalar(select(CallStep).where(CallStep.call_id == call.id, CallStep.seq == seq))
+        if stored is not None:
+            return stored.twiml
 
     flow = current_flow()
-    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params or {})
+    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params)
     response = VoiceResponse()
     node = flow.nodes.get(node_id)
     if seq == 0 or node is None:
@@ -232,14 +260,11 @@ def run_step(
 
     twiml = str(response)
     db.session.add(CallStep(call=call, seq=seq, node=node_id, digits=digits, twiml=twiml))
-    try:
-        db.session.commit()
-    except IntegrityError:  # a retry of this step won the race: answer what it answered
-        db.session.rollback()
-        stored = db.session.scalar(
-            select(CallStep).where(CallStep.call_id == call.id, CallStep.seq == seq)
-        )
-        return stored.twiml
+    if not ctx.durable and db.engine.dialect.name == "postgresql":
+        # A step that only moved through menus: a database crash could forget it (Twilio's retry
+        # would simply run it again) so it need not wait for the disk. Requests still do.
+        db.session.execute(text("SET LOCAL synchronous_commit = off"))
+    db.session.commit()
     return twiml
 
 
@@ -254,14 +279,12 @@ def follow(ctx: CallContext, node_id: str | None, response: VoiceResponse) -> No
 
 
 def answer_call(params: Mapping[str, str]) -> str:
-    call = find_or_start_call(params)
-    return run_step(call, 0, current_flow().start, None, 1)
+    return run_step(params, 0, current_flow().start, None, 1)
 
 
 def continue_call(params: Mapping[str, str], node_id: str, seq: int, attempt: int) -> str:
-    call = find_or_start_call(params)
     digits = (params.get("Digits") or "").strip() or None
-    return run_step(call, seq, node_id, digits, attempt, params)
+    return run_step(params, seq, node_id, digits, attempt)
 
 
 def record_call_status(params: Mapping[str, str]) -> Call:
