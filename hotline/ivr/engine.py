@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
-from sqlalchemy import select, text
+from sqlalchemy import and_, select, text
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -238,14 +238,19 @@ def _run_step_once(
     params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
 ) -> str:
     call_sid = params.get("CallSid") or ""
-    call = db.session.scalar(select(Call).where(Call.call_sid == call_sid))
-    if call is None:
+    # The call and this step's stored answer (a retry) in one round trip.
+    found = db.session.execute(
+        select(Call, CallStep.twiml)
+        .outerjoin(CallStep, and_(CallStep.call_id == Call.id, CallStep.seq == seq))
+        .where(Call.call_sid == call_sid)
+    ).first()
+    if found is None:
         call = _new_call(params)
         db.session.add(call)
     else:
-        stored = db.session.scalar(select(CallStep).where(CallStep.call_id == call.id, CallStep.seq == seq))
-        if stored is not None:
-            return stored.twiml
+        call, stored_twiml = found
+        if stored_twiml is not None:
+            return stored_twiml
 
     flow = current_flow()
     ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params)
