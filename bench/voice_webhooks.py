@@ -156,15 +156,16 @@ def run_wrk(port: int, sids_by_thread: list[list[str]], make_line, seconds: floa
     script.write_text(LUA)
     report = work / "wrk.json"
     finished = subprocess.run(
-        ["wrk", "-t", str(WRK_THREADS), "-c", str(WRK_CONNECTIONS), "-d", f"{max(1, round(seconds))}s", "--latency",
-         "-s", str(script), f"http://127.0.0.1:{port}", "--", str(base)],
+        ["wrk", "-t", str(WRK_THREADS), "-c", str(WRK_CONNECTIONS), "-d", f"{max(1, round(seconds))}s",
+         "--latency", "-s", str(script), f"http://127.0.0.1:{port}", "--", str(base)],
         capture_output=True, text=True, env=dict(os.environ, WRK_REPORT=str(report)),
     )
     if finished.returncode != 0:
         raise SystemExit(f"wrk failed: {finished.stdout}{finished.stderr}")
     result = json.loads(report.read_text())
     result["rps"] = result["requests"] / result["seconds"]
-    result["replays"] = sum(max(0, used - len(sids)) for used, sids in zip(result["used"], sids_by_thread))
+    pairs = zip(result["used"], sids_by_thread, strict=True)
+    result["replays"] = sum(max(0, used - len(sids)) for used, sids in pairs)
     return result
 
 
@@ -248,7 +249,8 @@ def postgres_database() -> tuple[str | None, callable]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (Procfile default: 4)")
     parser.add_argument("--rate", type=float, default=200)
@@ -283,7 +285,7 @@ def main() -> None:
         bare = run_wrk(bare_port, sids("01"), greeting_line, args.seconds, work)
         calls = sids("02")
         greeting = run_wrk(hotline_port, calls, greeting_line, args.seconds, work)
-        answered = [thread_sids[:used] for thread_sids, used in zip(calls, greeting["used"])]
+        answered = [thread_sids[:used] for thread_sids, used in zip(calls, greeting["used"], strict=True)]
         step = run_wrk(hotline_port, answered, step_line, args.seconds, work)
 
         count = int(args.rate * args.seconds)

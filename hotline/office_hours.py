@@ -14,13 +14,17 @@ from zoneinfo import ZoneInfo
 import yaml
 from flask import current_app
 
+from .ivr.flow import FlowError
 from .phones import to_e164
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class OfficeHoursError(ValueError):
-    """The office-hours file cannot be used (names the field)."""
+class OfficeHoursError(FlowError):
+    """The office-hours file cannot be used (names the field); stops the app like a broken flow."""
+
+    def __init__(self, message: str):
+        super().__init__([message])
 
 
 @dataclass

@@ -21,7 +21,7 @@ from ..extensions import db
 from ..models import Call, CallStep, Channel, Resident, Ticket, TicketReason, utcnow
 from ..phones import to_e164
 from ..prompts import PromptLibrary
-from .flow import Flow, load_flow
+from .flow import Flow, FlowError, load_flow
 from .nodes import NODE_TYPES
 
 #: Non-interactive nodes followed within one document before the engine gives up.
@@ -38,8 +38,12 @@ def init_app(app) -> None:
     """Load and check the flow once; a broken flow stops the app from starting."""
     from pathlib import Path
 
-    office_hours.init_app(app)
-    flow = load_flow(Path(app.config["FLOWS_DIR"]) / "main.yaml")
+    try:
+        office_hours.init_app(app)
+        flow = load_flow(Path(app.config["FLOWS_DIR"]) / "main.yaml")
+    except FlowError as error:
+        app.logger.error("refusing to start: the voice flow is broken:\n%s", error)
+        raise
     app.extensions["hotline.flow"] = flow
     app.extensions["hotline.prompts"] = PromptLibrary(flow, app.config["AUDIO_DIR"])
 
