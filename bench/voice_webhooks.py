@@ -258,6 +258,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     database_url, drop_database = postgres_database()
     database_url = database_url or f"sqlite:///{work / 'hotline.db'}"
@@ -305,7 +306,8 @@ def main() -> None:
 
     dialect = database_url.split(":", 1)[0]
     print(f"gunicorn sync workers={args.workers} timeout=14, database {dialect}, {os.cpu_count()} CPUs, "
-          f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} {args.seconds:.0f}s (load generator on the same machine)")
+          f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} {args.seconds:.0f}s (load generator on this machine); "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"{'maximum throughput':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  notes")
     for name, result in (("bare Flask TwiML", bare), ("greeting", greeting), ("menu step", step)):
         notes = f"non-2xx {result['non2xx']}, errors {result['errors']}"
