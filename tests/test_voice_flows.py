@@ -99,6 +99,24 @@ def test_unreachable_mistakes_are_found_too(tmp_path):
     ]
 
 
+def test_a_type_not_allowed_for_voice_is_refused(monkeypatch, tmp_path):
+    from hotline.ivr import nodes
+
+    class SmsReply(nodes.NodeType):
+        name = "sms_reply"
+        channels = ("sms",)
+        fields = {"text": {"type": "string"}}
+
+    monkeypatch.setitem(nodes.NODE_TYPES, "sms_reply", SmsReply())
+    shutil.copytree(ROOT / "tests" / "flows" / "prompts", tmp_path / "prompts")
+    source = (ROOT / "tests" / "flows" / "unknown_type.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "sms_only.yaml"
+    path.write_text(source.replace("type: gather, prompt: main_menu", "type: sms_reply"), encoding="utf-8")
+    with pytest.raises(FlowError) as caught:
+        load_flow(path)
+    assert caught.value.problems == [f'{path} › node "menu": type "sms_reply" is not allowed in a voice flow']
+
+
 def test_flows_check_command_reports_and_fails(tmp_path):
     from hotline.cli import cli
 

@@ -204,6 +204,9 @@ def check_flow(flow: Flow, node_types: dict[str, Any], where: str) -> list[str]:
         if node_type is None:
             problems.append(f'{here}: unknown type "{node["type"]}" (known: {", ".join(sorted(node_types))})')
             continue
+        if "voice" not in node_type.channels:
+            problems.append(f'{here}: type "{node["type"]}" is not allowed in a voice flow')
+            continue
         schema_errors = sorted(
             jsonschema.Draft202012Validator(node_type.schema()).iter_errors(node), key=str
         )

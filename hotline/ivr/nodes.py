@@ -56,6 +56,8 @@ class NodeType:
     required: tuple[str, ...] = ()
     #: Waits for keys, so the caller can choose another way (a "way back").
     waits_for_keys = False
+    #: Where the type can run: every type here drives a call; an SMS-only type would say ("sms",).
+    channels: tuple[str, ...] = ("voice",)
 
     def schema(self) -> dict[str, Any]:
         return {
