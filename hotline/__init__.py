@@ -37,6 +37,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     sms.init_app(app)
+    app.register_blueprint(voice.audio.bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -23,6 +23,11 @@ cli = FlaskGroup(
 )
 
 
+from .ivr.commands import flows  # noqa: E402  (works without building the app, e.g. on a broken flow)
+
+cli.add_command(flows)
+
+
 def main() -> None:
     cli.main(prog_name="hotline")
 

@@ -18,6 +18,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tickets)
     app.cli.add_command(worker)
     app.cli.add_command(relay)
+    from .ivr import commands as ivr_commands  # prompts …, call
+
+    ivr_commands.init_app(app)
 
 
 @tickets.command("list")

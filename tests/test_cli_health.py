@@ -19,6 +19,7 @@ def test_tickets_list_json_has_the_promised_fields(twilio, runner):
         call.start()
         call.press("1")
         call.press("1")
+        call.press("1")  # the procedure menu: VNeID
     result = runner.invoke(args=["tickets", "list", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)

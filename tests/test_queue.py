@@ -19,6 +19,7 @@ def callback_request(twilio, from_number="+84912345678"):
     call.start()
     call.press("1")
     call.press("1")
+    call.press("1")  # the procedure menu: VNeID
     db.session.remove()
     ticket = db.session.scalars(select(Ticket).order_by(Ticket.id.desc())).first()
     db.session.expunge(ticket)  # keep its loaded fields readable after the session goes

@@ -61,8 +61,10 @@ def test_hotline_up_end_to_end(tmp_path):
                              dict(params, Digits="1"))
         third = signed_post(base, token, "/twilio/voice/step?node=main_menu&n=2&attempt=1",
                             dict(params, Digits="1"))
-        assert second.status_code == 200 and third.status_code == 200
-        assert b"<Hangup" in third.content
+        fourth = signed_post(base, token, "/twilio/voice/step?node=procedure_menu&n=3&attempt=1",
+                             dict(params, Digits="1"))
+        assert second.status_code == 200 and third.status_code == 200 and fourth.status_code == 200
+        assert b"<Hangup" in fourth.content
 
         def tickets():
             result = subprocess.run(

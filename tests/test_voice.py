@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import xml.etree.ElementTree as ET
+
+from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.models import Call, CallStep, OutboxMessage, Ticket
+from tests.voice_helpers import count, spoken
 
 
-def count(model) -> int:
-    db.session.remove()
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def test_pressing_1_then_1_creates_one_callback_request(twilio):
+def test_language_then_1_then_a_procedure_creates_one_callback_request(twilio):
     call = twilio.call("0912 345 678")
     call.start()
     assert call.gather().get("numDigits") == "1"
+    call.press("1")
     call.press("1")
     call.press("1")
 
@@ -26,8 +25,10 @@ def test_pressing_1_then_1_creates_one_callback_request(twilio):
     assert ticket.reason == "callback_requested"
     assert ticket.language == "vi"
     assert ticket.status == "open"
-    # The code is read back one digit at a time.
-    assert ", ".join(ticket.code) in call.said()
+    assert ticket.topic == "vneid"
+    # The code is read back one digit at a time, twice, with pauses between digits.
+    assert call.said().count(spoken(ticket.code)) == 2
+    assert len(call.twiml.findall("Pause")) >= 2 * (len(ticket.code) - 1)
     assert call.hung_up()
     # The confirmation SMS is queued in the outbox, not sent from the webhook.
     job = db.session.scalars(select(OutboxMessage)).one()
@@ -41,6 +42,7 @@ def test_pressing_1_then_1_creates_one_callback_request(twilio):
 def test_a_retried_step_gets_the_same_twiml_and_creates_nothing_twice(twilio):
     call = twilio.call()
     call.start()
+    call.press("1")
     call.press("1")
     gather_action = call.gather().get("action")
     first = call.press("1")
@@ -107,6 +109,7 @@ def test_withheld_number_still_gets_a_request_staff_can_see(twilio):
     call.start()
     call.press("1")
     call.press("1")
+    call.press("7")
     ticket = db.session.scalars(select(Ticket)).one()
     assert ticket.phone is None
     assert not ticket.can_call_back
@@ -137,7 +140,11 @@ def test_wrong_keys_and_silence_repeat_then_never_drop_the_caller(twilio):
     call.press(None)
     assert "chưa nghe thấy" in call.said()
     call.press(None)
-    # Out of tries: the caller is not hung up on without a request.
+    # Out of tries: a voice message or a callback is offered, never a bare hang-up.
+    assert "để lại lời nhắn, bấm phím 4" in call.said()
+    assert count(Ticket) == 0
+    call.press(None)
+    call.press(None)
     assert count(Ticket) == 1
     assert call.hung_up()
 
@@ -188,7 +195,7 @@ def test_key_4_records_a_voice_message_once_per_recording(twilio):
     assert count(VoiceMessage) == 1
     ticket = db.session.scalars(select(Ticket)).one()
     assert ticket.reason == "voicemail"
-    assert ", ".join(ticket.code) in response.data.decode()
+    assert spoken(ticket.code) in " ".join(el.text for el in ET.fromstring(response.data).iter("Say"))
     # Twilio retries the action: same answer, nothing new.
     again = twilio.post(record.get("action"), params)
     assert again.data == response.data

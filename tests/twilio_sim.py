@@ -74,6 +74,10 @@ class Call:
             params["Digits"] = digits
         return self._post(gather.get("action"), params)
 
+    def post_to(self, path: str, **extra: str) -> ET.Element:
+        """Post to an action URL with extra parameters (e.g. DialCallStatus after a Dial)."""
+        return self._post(path, dict(self.params, **extra))
+
     def said(self) -> str:
         return " ".join(el.text or "" for el in self.twiml.iter("Say"))
 

@@ -11,38 +11,62 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, url_for
-from sqlalchemy import select
+from flask import current_app, has_request_context, request, url_for
+from sqlalchemy import and_, select, text
 from sqlalchemy.exc import IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
-from .. import outbox, tickets, voicemail
+from .. import office_hours, outbox, tickets, voicemail
 from ..extensions import db
-from ..models import Call, CallStep, Channel, utcnow
+from ..models import Call, CallStep, Channel, Resident, Ticket, TicketReason, utcnow
 from ..phones import to_e164
-from .flow import Flow, load_flow
+from ..prompts import PromptLibrary
+from .flow import Flow, FlowError, load_flow
 from .nodes import NODE_TYPES
 
 #: Non-interactive nodes followed within one document before the engine gives up.
 MAX_NODES_PER_STEP = 32
 RECORDING_CALLBACK_PATH = "/twilio/recording"
 FINAL_CALL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+#: Final statuses of a call nobody answered (the hotline never served its greeting).
+MISSED_CALL_STATUSES = {"busy", "no-answer", "failed", "canceled"}
+#: Seconds of silence between the digits of a code: slow enough for an elderly listener.
+DIGIT_PAUSE_SECONDS = 1
 
 
 def init_app(app) -> None:
     """Load and check the flow once; a broken flow stops the app from starting."""
     from pathlib import Path
 
-    app.extensions["hotline.flow"] = load_flow(Path(app.config["FLOWS_DIR"]) / "main.yaml")
+    try:
+        office_hours.init_app(app)
+        flow = load_flow(Path(app.config["FLOWS_DIR"]) / "main.yaml")
+    except FlowError as error:
+        app.logger.error("refusing to start: the voice flow is broken:\n%s", error)
+        raise
+    app.extensions["hotline.flow"] = flow
+    app.extensions["hotline.prompts"] = PromptLibrary(flow, app.config["AUDIO_DIR"])
 
 
 def current_flow() -> Flow:
     return current_app.extensions["hotline.flow"]
 
 
+def prompt_library() -> PromptLibrary:
+    return current_app.extensions["hotline.prompts"]
+
+
 def spoken_digits(code: str) -> str:
-    """`209745` → `2, 0, 9, 7, 4, 5`: one digit at a time, with a pause between."""
+    """`209745` → `2, 0, 9, 7, 4, 5`: how a code appears in a text (the call reads digit prompts)."""
     return ", ".join(code)
+
+
+def public_base_url() -> str:
+    """Where Twilio fetches recordings: the public URL, or the one the proxy forwarded."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base
+    return request.url_root if has_request_context() else ""
 
 
 @dataclass
@@ -53,6 +77,8 @@ class CallContext:
     node_id: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
+    #: The step created or changed something a resident relies on (a request, a voice message).
+    durable: bool = False
 
     @property
     def language(self) -> str:
@@ -61,16 +87,67 @@ class CallContext:
     def step_url(self, node_id: str, attempt: int = 1) -> str:
         return url_for("voice.step", node=node_id, n=self.next_seq, attempt=attempt)
 
-    def speak(self, verb: Any, prompt_key: str) -> None:
-        text, language = self.flow.prompt_text(prompt_key, self.language)
-        text = text.format_map(_Blank(self.values))
-        verb.say(text, **self.flow.say_attributes(language))
+    def speak(self, verb: Any, prompt_key: str, language: str | None = None) -> None:
+        """Play the prompt's recording, else say its text with the language's voice."""
+        rendered = prompt_library().render(language or self.language, prompt_key, public_base_url())
+        if rendered.kind == "play":
+            verb.play(rendered.value)
+        else:
+            verb.say(rendered.value.format_map(_Blank(self.values)), **dict(rendered.attributes))
+
+    def speak_in_every_language(self, verb: Any, prompt_key: str) -> None:
+        """The language menu: each language offers itself (a language with neither a recording
+        nor a voice is skipped rather than repeating the Vietnamese)."""
+        library = prompt_library()
+        for language in self.flow.languages:
+            if language == self.flow.default_language or library.source(language, prompt_key) != "missing":
+                self.speak(verb, prompt_key, language)
+
+    def read_digits(self, verb: Any, digits: str) -> None:
+        for index, digit in enumerate(digits):
+            if index:
+                verb.pause(length=DIGIT_PAUSE_SECONDS)
+            self.speak(verb, f"digit_{digit}")
+
+    def read_code(self, verb: Any) -> None:
+        """The request's code, digit by digit, twice: callers write it down the second time."""
+        code = self.values.get("raw_code") or (self.call.ticket.code if self.call.ticket else None)
+        if not code:
+            return
+        self.speak(verb, "your_code_is")
+        self.read_digits(verb, code)
+        verb.pause(length=DIGIT_PAUSE_SECONDS)
+        self.speak(verb, "code_again")
+        self.read_digits(verb, code)
+
+    def read_status(self, verb: Any, ticket: Ticket) -> None:
+        self.values["raw_code"] = ticket.code
+        self.read_code(verb)
+        self.speak(verb, f"status_{ticket.status}")
+        self.reached("information")
+
+    def reached(self, outcome: str) -> None:
+        """What the caller got from this call; a call that ends with none is a dropped call."""
+        if self.call.outcome in (None, "information"):
+            self.call.outcome = outcome
+
+    def staff_numbers(self) -> list[str]:
+        if "staff" not in self.values:
+            self.values["staff"] = office_hours.on_duty_numbers(utcnow())
+        return self.values["staff"]
+
+    def ring_seconds(self) -> int:
+        return office_hours.ring_seconds()
+
+    def office_open(self) -> bool:
+        return office_hours.is_open(utcnow())
 
     def set_language(self, language: str) -> None:
         self.call.language = language
         tickets.resident_for(self.call.phone, language)
 
     def create_request(self, *, reason: str, topic: str | None) -> None:
+        self.durable = True
         ticket = tickets.create_ticket(
             phone=self.call.phone,
             channel=Channel.VOICE,
@@ -81,7 +158,9 @@ class CallContext:
         )
         db.session.flush()
         self.call.ticket = ticket
+        self.values["raw_code"] = ticket.code
         self.values["code"] = spoken_digits(ticket.code)
+        self.reached("request")
         if ticket.phone:
             outbox.add_job(
                 f"sms-confirmation-{ticket.id}", "workers.jobs.send_request_confirmation", ticket.id
@@ -92,6 +171,7 @@ class CallContext:
         return RECORDING_CALLBACK_PATH
 
     def attach_voice_message(self) -> None:
+        self.durable = True
         duration = self.params.get("RecordingDuration") or ""
         ticket = voicemail.record_voice_message(
             call_sid=self.call.call_sid,
@@ -101,6 +181,7 @@ class CallContext:
             duration=int(duration) if duration.isdigit() else None,
             language=self.language,
         )
+        self.values["raw_code"] = ticket.code
         self.values["code"] = spoken_digits(ticket.code)
 
     def call_finished(self) -> None:
@@ -114,21 +195,27 @@ class _Blank(dict):
         return ""
 
 
-def find_or_start_call(params: Mapping[str, str]) -> Call:
-    call_sid = params.get("CallSid") or ""
-    call = db.session.scalar(select(Call).where(Call.call_sid == call_sid))
-    if call is not None:
-        return call
+def _new_call(params: Mapping[str, str]) -> Call:
     raw_from = params.get("From")
     phone = to_e164(raw_from, current_app.config["DEFAULT_REGION"])
-    resident = tickets.resident_for(phone)
-    call = Call(
-        call_sid=call_sid,
+    # Read only: two first calls from one number at once must not race to create the resident.
+    resident = db.session.scalar(select(Resident).where(Resident.phone == phone)) if phone else None
+    return Call(
+        call_sid=params.get("CallSid") or "",
         from_number=raw_from,
         phone=phone,
         to_number=params.get("To"),
         language=resident.language if resident else None,
     )
+
+
+def find_or_start_call(params: Mapping[str, str]) -> Call:
+    """The call with this CallSid, created (and committed) on first sight."""
+    call_sid = params.get("CallSid") or ""
+    call = db.session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is not None:
+        return call
+    call = _new_call(params)
     db.session.add(call)
     try:
         db.session.commit()
@@ -139,15 +226,38 @@ def find_or_start_call(params: Mapping[str, str]) -> Call:
 
 
 def run_step(
-    call: Call, seq: int, node_id: str, digits: str | None, attempt: int,
-    params: Mapping[str, str] | None = None,
+    params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
 ) -> str:
-    stored = db.session.scalar(select(CallStep).where(CallStep.call_id == call.id, CallStep.seq == seq))
-    if stored is not None:
-        return stored.twiml
+    """One webhook in one transaction: the call (on first sight), the step's side effects and
+    its TwiML are committed together; a retry, or a twin that lost the race, gets the stored TwiML."""
+    for _ in range(3):
+        try:
+            return _run_step_once(params, seq, node_id, digits, attempt)
+        except IntegrityError:  # a twin of this request committed first: answer what it answered
+            db.session.rollback()
+    raise RuntimeError(f"step {seq} of call {params.get('CallSid')!r} kept conflicting")
+
+
+def _run_step_once(
+    params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
+) -> str:
+    call_sid = params.get("CallSid") or ""
+    # The call and this step's stored answer (a retry) in one round trip.
+    found = db.session.execute(
+        select(Call, CallStep.twiml)
+        .outerjoin(CallStep, and_(CallStep.call_id == Call.id, CallStep.seq == seq))
+        .where(Call.call_sid == call_sid)
+    ).first()
+    if found is None:
+        call = _new_call(params)
+        db.session.add(call)
+    else:
+        call, stored_twiml = found
+        if stored_twiml is not None:
+            return stored_twiml
 
     flow = current_flow()
-    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params or {})
+    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params)
     response = VoiceResponse()
     node = flow.nodes.get(node_id)
     if seq == 0 or node is None:
@@ -159,14 +269,11 @@ def run_step(
 
     twiml = str(response)
     db.session.add(CallStep(call=call, seq=seq, node=node_id, digits=digits, twiml=twiml))
-    try:
-        db.session.commit()
-    except IntegrityError:  # a retry of this step won the race: answer what it answered
-        db.session.rollback()
-        stored = db.session.scalar(
-            select(CallStep).where(CallStep.call_id == call.id, CallStep.seq == seq)
-        )
-        return stored.twiml
+    if not ctx.durable and db.engine.dialect.name == "postgresql":
+        # A step that only moved through menus: a database crash could forget it (Twilio's retry
+        # would simply run it again) so it need not wait for the disk. Requests still do.
+        db.session.execute(text("SET LOCAL synchronous_commit = off"))
+    db.session.commit()
     return twiml
 
 
@@ -181,14 +288,12 @@ def follow(ctx: CallContext, node_id: str | None, response: VoiceResponse) -> No
 
 
 def answer_call(params: Mapping[str, str]) -> str:
-    call = find_or_start_call(params)
-    return run_step(call, 0, current_flow().start, None, 1)
+    return run_step(params, 0, current_flow().start, None, 1)
 
 
 def continue_call(params: Mapping[str, str], node_id: str, seq: int, attempt: int) -> str:
-    call = find_or_start_call(params)
     digits = (params.get("Digits") or "").strip() or None
-    return run_step(call, seq, node_id, digits, attempt, params)
+    return run_step(params, seq, node_id, digits, attempt)
 
 
 def record_call_status(params: Mapping[str, str]) -> Call:
@@ -201,8 +306,39 @@ def record_call_status(params: Mapping[str, str]) -> Call:
         call.duration_seconds = int(duration)
     if status in FINAL_CALL_STATUSES and call.ended_at is None:
         call.ended_at = utcnow()
+        reason = unfinished_call_reason(call, status)
+        if reason is not None:
+            callback_for_unfinished_call(call, reason)
     db.session.commit()
     return call
+
+
+def unfinished_call_reason(call: Call, status: str) -> str | None:
+    """`missed_call` when the greeting was never served, `dropped_call` when the caller
+    left before getting a request, a person, a voice message or information."""
+    if status in MISSED_CALL_STATUSES or not call.steps:
+        return TicketReason.MISSED_CALL
+    if call.outcome is None and call.ticket is None:
+        return TicketReason.DROPPED_CALL
+    return None
+
+
+def callback_for_unfinished_call(call: Call, reason: str) -> None:
+    """A callback request, at most one per caller while one is open (later calls join it).
+
+    A withheld number gets none: nobody could call it back, and the call is still recorded.
+    """
+    if call.phone is None:
+        return
+    data = {"call_sid": call.call_sid, "status": call.status}
+    ticket = tickets.open_ticket_for(call.phone)
+    if ticket is not None:
+        tickets.add_event(ticket, reason, f"{reason.replace('_', ' ')} from the same number", data=data)
+    else:
+        ticket = tickets.create_ticket(
+            phone=call.phone, channel=Channel.VOICE, reason=reason, language=call.language, event_data=data
+        )
+    call.ticket = ticket
 
 
 def apology_twiml() -> str:

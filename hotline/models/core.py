@@ -135,6 +135,8 @@ class Call(db.Model):
     status: Mapped[str] = mapped_column(String(24), default="in-progress")
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    #: What the caller got: request, person, voice_message, information (None: a dropped call).
+    outcome: Mapped[str | None] = mapped_column(String(24))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

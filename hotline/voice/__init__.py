@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from ..extensions import db
 from ..ivr import engine
 from ..twilio_auth import twilio_signed
+from . import audio  # noqa: F401  (the recorded-prompt blueprint, registered by create_app)
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 

@@ -1,0 +1,111 @@
+"""Office hours, holidays and the staff on duty, read from `ivr_flows/office_hours.yaml`.
+
+One domain function, `on_duty_numbers(now)`, says whom "talk to a person" rings; it
+reads the data file today and can later read the staff roster without the IVR changing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+from flask import current_app
+
+from .ivr.flow import FlowError
+from .phones import to_e164
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class OfficeHoursError(FlowError):
+    """The office-hours file cannot be used (names the field); stops the app like a broken flow."""
+
+    def __init__(self, message: str):
+        super().__init__([message])
+
+
+@dataclass
+class OfficeHours:
+    timezone: ZoneInfo
+    hours: dict[int, list[tuple[dt.time, dt.time]]]
+    holidays: set[dt.date] = field(default_factory=set)
+    on_duty: list[str] = field(default_factory=list)
+    ring_seconds: int = 20
+
+    def local(self, now: dt.datetime) -> dt.datetime:
+        if now.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (UTC)")
+        return now.astimezone(self.timezone)
+
+    def is_open(self, now: dt.datetime) -> bool:
+        local = self.local(now)
+        if local.date() in self.holidays:
+            return False
+        moment = local.time()
+        return any(start <= moment < end for start, end in self.hours.get(local.weekday(), []))
+
+
+def _parse_span(where: str, span: str) -> tuple[dt.time, dt.time]:
+    try:
+        start, end = (dt.time.fromisoformat(part.strip()) for part in str(span).split("-"))
+    except ValueError as error:
+        raise OfficeHoursError(f"{where}: {span!r} is not like 07:00-11:30") from error
+    if start >= end:
+        raise OfficeHoursError(f"{where}: {span!r} ends before it starts")
+    return start, end
+
+
+def parse(data: dict, where: str = "office_hours.yaml", region: str = "VN") -> OfficeHours:
+    try:
+        timezone = ZoneInfo(data.get("timezone") or "Asia/Ho_Chi_Minh")
+    except Exception as error:
+        raise OfficeHoursError(f"{where} › timezone: unknown {data.get('timezone')!r}") from error
+    hours: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for day, spans in (data.get("hours") or {}).items():
+        if day not in DAYS:
+            raise OfficeHoursError(f"{where} › hours › {day}: not one of {', '.join(DAYS)}")
+        hours[DAYS.index(day)] = [_parse_span(f"{where} › hours › {day}", span) for span in spans or []]
+    holidays = set()
+    for value in data.get("holidays") or []:
+        if not isinstance(value, dt.date):
+            raise OfficeHoursError(f"{where} › holidays: {value!r} is not a date like 2026-09-02")
+        holidays.add(value)
+    numbers = []
+    for raw in data.get("on_duty") or []:
+        number = to_e164(str(raw), region)
+        if number is None:
+            raise OfficeHoursError(f"{where} › on_duty: {raw!r} is not a phone number")
+        numbers.append(number)
+    return OfficeHours(timezone, hours, holidays, numbers, int(data.get("ring_seconds", 20)))
+
+
+def load(path: Path | str, region: str = "VN") -> OfficeHours:
+    path = Path(path)
+    return parse(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, str(path), region)
+
+
+def init_app(app) -> None:
+    """Read the file at start-up: a broken one stops the app like a broken flow does."""
+    path = Path(app.config["FLOWS_DIR"]) / "office_hours.yaml"
+    app.extensions["hotline.office_hours"] = load(path, app.config["DEFAULT_REGION"])
+
+
+def current() -> OfficeHours:
+    return current_app.extensions["hotline.office_hours"]
+
+
+def is_open(now: dt.datetime) -> bool:
+    return current().is_open(now)
+
+
+def on_duty_numbers(now: dt.datetime) -> list[str]:
+    """Staff numbers (E.164) to ring now, in order; empty outside office hours."""
+    hours = current()
+    return list(hours.on_duty) if hours.is_open(now) else []
+
+
+def ring_seconds() -> int:
+    return current().ring_seconds
