@@ -14,3 +14,4 @@ from .core import (  # noqa: F401
     VoiceMessage,
     utcnow,
 )
+from .speech import Transcription, TranscriptionStatus  # noqa: F401, E402
