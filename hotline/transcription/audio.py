@@ -9,6 +9,7 @@ Vosk models expect 16 kHz).
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 import wave
 from dataclasses import dataclass
@@ -61,10 +62,13 @@ def _decode_wav(path: Path) -> Audio:
         with wave.open(str(path), "rb") as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
             frames = w.readframes(w.getnframes())
-    except (wave.Error, EOFError) as error:
+    except (wave.Error, EOFError, RuntimeError, ValueError, struct.error) as error:
+        # `wave` raises RuntimeError/struct.error on truncated chunks, not only wave.Error.
         if _soundfile() is not None:  # e.g. μ-law or float WAV, which `wave` does not read
             return _decode_soundfile(path)
-        raise UnreadableAudio(f"corrupt or unsupported WAV file: {error}") from error
+        raise UnreadableAudio(
+            f"corrupt or unsupported WAV file ({error.__class__.__name__}: {error})"
+        ) from error
     if rate <= 0 or channels <= 0:
         raise UnreadableAudio("corrupt WAV file: no sample rate or channels")
     frames = frames[: len(frames) - len(frames) % (width * channels)]

@@ -43,7 +43,7 @@ def media_url(recording_url: str, api_base: str, extension: str = ".wav") -> str
     """The URL of the WAV media for a RecordingUrl, refused unless it is on `api_base`."""
     if _origin(recording_url) != _origin(api_base):
         raise DownloadRefused(
-            f"refused to download {urlsplit(recording_url).netloc or recording_url!r}: "
+            f"refused to download {urlsplit(recording_url).netloc or recording_url}: "
             f"recordings are fetched only from {urlsplit(api_base).netloc}"
         )
     path = urlsplit(recording_url).path

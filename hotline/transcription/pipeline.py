@@ -118,6 +118,8 @@ def transcribe(voice_message_id: int) -> str:
         return "already transcribed" if row.status == Status.DONE else "already being transcribed"
     try:
         return _transcribe(row, previous)
+    except NotYetAvailable:
+        raise  # already recorded as waiting; RQ retries the job
     except Exception as error:  # a bug or a crash in Vosk: say so on the request, let RQ record it
         db.session.rollback()
         _finish(row, Status.FAILED, f"transcription failed: {error.__class__.__name__}: {error}",
