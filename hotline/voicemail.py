@@ -36,9 +36,13 @@ def record_voice_message(
             existing.recording_url = recording_url
         if duration is not None and existing.duration_seconds is None:
             existing.duration_seconds = duration
-        queue_transcription(existing)
-        db.session.commit()
-        return existing.ticket
+        ticket = existing.ticket
+        try:
+            queue_transcription(existing)
+            db.session.commit()
+        except IntegrityError:  # the other callback queued it at the same moment
+            db.session.rollback()
+        return ticket
 
     call = db.session.scalar(select(Call).where(Call.call_sid == call_sid)) if call_sid else None
     phone = call.phone if call else to_e164(from_number, current_app.config["DEFAULT_REGION"])
