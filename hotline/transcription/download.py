@@ -20,6 +20,8 @@ import requests
 #: Answers that mean "not yet": Twilio is still storing the media, or is having a bad moment.
 RETRYABLE_STATUSES = {404, 408, 429, 500, 502, 503, 504}
 TIMEOUT_SECONDS = 30
+#: Far above the longest message (a 10-minute WAV at 8 kHz is ~10 MB): refuse anything bigger.
+MAX_BYTES = 50 * 1024 * 1024
 
 
 class DownloadRefused(Exception):
@@ -68,18 +70,32 @@ def fetch(
         if attempt:
             sleep(delays[attempt - 1])
         try:
-            response = requests.get(url, auth=auth, timeout=TIMEOUT_SECONDS)
+            with requests.get(url, auth=auth, timeout=TIMEOUT_SECONDS, stream=True) as response:
+                if response.status_code in RETRYABLE_STATUSES:
+                    last_problem = f"HTTP {response.status_code}"
+                    continue
+                if response.status_code != 200:
+                    raise DownloadFailed(f"Twilio answered HTTP {response.status_code} for {url}")
+                return _save(response, destination)
         except requests.RequestException as error:
             last_problem = f"{error.__class__.__name__}: {error}"
             continue
-        if response.status_code in RETRYABLE_STATUSES:
-            last_problem = f"HTTP {response.status_code}"
-            continue
-        if response.status_code != 200:
-            raise DownloadFailed(f"Twilio answered HTTP {response.status_code} for {url}")
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        tmp = destination.with_name(f".{destination.name}.{os.getpid()}")
-        tmp.write_bytes(response.content)
-        tmp.replace(destination)
-        return len(response.content)
     raise NotYetAvailable(f"recording not available after {attempts} tries ({last_problem})")
+
+
+def _save(response: requests.Response, destination: Path) -> int:
+    """Write the body next to `destination`, then rename: a crash never leaves half a recording."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = destination.with_name(f".{destination.name}.{os.getpid()}")
+    size = 0
+    try:
+        with tmp.open("wb") as out:
+            for chunk in response.iter_content(1 << 16):
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise DownloadFailed(f"recording larger than {MAX_BYTES // (1024 * 1024)} MB: refused")
+                out.write(chunk)
+        tmp.replace(destination)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return size

@@ -10,6 +10,7 @@ no text comes out of it.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -60,10 +61,13 @@ def queue_transcription(message: VoiceMessage) -> Transcription | None:
 
 
 def requeue_pending() -> list[Transcription]:
-    """Queue every unfinished transcription again (after installing a model, or an outage)."""
+    """Queue every unfinished transcription again (after installing a model, or an outage),
+    including one whose worker died mid-job long ago."""
+    stale = utcnow() - STALE_AFTER
     rows = list(db.session.scalars(
         select(Transcription)
-        .where(Transcription.status.in_(Status.pending_values()))
+        .where(or_(Transcription.status.in_(Status.pending_values()),
+                   (Transcription.status == Status.RUNNING) & (Transcription.started_at < stale)))
         .order_by(Transcription.id)
     ))
     for row in rows:
@@ -199,7 +203,8 @@ def _ensure_audio(row: Transcription, message: VoiceMessage, data_dir: Path) -> 
         return data_dir / row.audio_path
     url = media_url(message.recording_url or "", config["TWILIO_API_BASE"])
     suffix = ".mp3" if url.endswith(".mp3") else ".wav"
-    relative = Path("recordings") / f"{message.recording_sid}{suffix}"
+    safe_sid = re.sub(r"[^A-Za-z0-9_-]", "_", message.recording_sid)
+    relative = Path("recordings") / f"{safe_sid}{suffix}"
     sid, token = config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN")
     fetch(url, data_dir / relative, auth=(sid, token) if sid and token else None,
           delays=[float(d) for d in config["ASR_DOWNLOAD_DELAYS"]])
