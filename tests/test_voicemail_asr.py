@@ -216,3 +216,25 @@ def test_transcribe_pending_takes_over_a_job_whose_worker_died(asr_app, media_ho
     assert runner.invoke(args=["transcribe", "--pending"]).output.startswith("queued 1")
     jobs = db.session.scalars(select(OutboxMessage.job_id).order_by(OutboxMessage.id)).all()
     assert jobs == [f"asr-{sid}-1", f"asr-{sid}-2"]
+
+
+def test_rq_retrying_the_job_whose_horse_was_killed_takes_over_at_once(
+    asr_app, media_host, monkeypatch
+):
+    from hotline.models import utcnow
+    from hotline.transcription import pipeline
+
+    sid, url = new_recording(media_host, b"RIFF\x10\x00\x00\x00WAVEjunk")
+    record_voice_message(call_sid=None, from_number="0912345678", recording_sid=sid,
+                         recording_url=url, duration=6, language="vi")
+    row = db.session.scalars(select(Transcription)).one()
+    row.status, row.started_at, row.job_id = "running", utcnow(), f"asr-{sid}-1"
+    db.session.commit()
+    message_id = row.voice_message_id
+
+    monkeypatch.setattr(pipeline, "_current_job_id", lambda: "some-other-job")
+    assert pipeline.transcribe(message_id) == "already being transcribed"
+    monkeypatch.setattr(pipeline, "_current_job_id", lambda: f"asr-{sid}-1")  # RQ's retry
+    assert "no speech model" in pipeline.transcribe(message_id)
+    db.session.remove()
+    assert db.session.scalars(select(Transcription)).one().status == "no_model"

@@ -55,6 +55,9 @@ class Transcription(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     #: How many times it was queued; part of the job id so a re-run is a new job.
     runs: Mapped[int] = mapped_column(Integer, default=1)
+    #: The RQ job working on it: RQ retrying that same job (after a timeout or a killed
+    #: worker) may take it over at once; any other job waits until it is stale.
+    job_id: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -79,17 +79,28 @@ def requeue_pending() -> list[Transcription]:
     return rows
 
 
+def _current_job_id() -> str | None:
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job.id if job is not None else None
+
+
 def _claim(row: Transcription) -> bool:
-    """Mark the row running unless it is done or another live job has it (a job may run twice)."""
+    """Mark the row running unless it is done or another live job has it (a job may run twice).
+
+    RQ retrying the very job that had it (its work horse was killed: timeout, OOM)
+    takes over at once; a different job waits until the claim is stale.
+    """
     now = utcnow()
+    job = _current_job_id()
+    free = [Transcription.status != Status.RUNNING, Transcription.started_at < now - STALE_AFTER]
+    if job is not None:
+        free.append(Transcription.job_id == job)
     claimed = db.session.execute(
         update(Transcription)
-        .where(
-            Transcription.id == row.id,
-            Transcription.status != Status.DONE,
-            or_(Transcription.status != Status.RUNNING, Transcription.started_at < now - STALE_AFTER),
-        )
-        .values(status=Status.RUNNING, started_at=now)
+        .where(Transcription.id == row.id, Transcription.status != Status.DONE, or_(*free))
+        .values(status=Status.RUNNING, started_at=now, job_id=job)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
