@@ -19,7 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import queueing
+    from . import queueing, transcription
     from .extensions import db, migrate, tune_sqlite
     from .ivr import engine
 
@@ -29,15 +29,17 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     queueing.init_app(app)
     engine.init_app(app)
+    transcription.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import health, sms, voice
+    from . import health, recordings, sms, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
-    sms.init_app(app)
     app.register_blueprint(voice.audio.bp)
+    app.register_blueprint(recordings.bp)
+    sms.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -68,6 +68,7 @@ def up(port: int, host: str, web_workers: int) -> None:
                 "--workers", str(web_workers), "--timeout", "30", "hotline:create_app()"],
         "relay": [*hotline, "relay"],
         "worker": [*hotline, "worker", "--with-scheduler"],
+        "asr": [*hotline, "worker", "--queue", "asr", "--with-scheduler"],
     }
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
 

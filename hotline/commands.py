@@ -11,6 +11,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .transcription import cli as speech_cli
+
 tickets = AppGroup("tickets", help="Requests in the queue.")
 
 
@@ -18,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tickets)
     app.cli.add_command(worker)
     app.cli.add_command(relay)
+    speech_cli.init_app(app)
     from .ivr import commands as ivr_commands  # prompts …, call
 
     ivr_commands.init_app(app)

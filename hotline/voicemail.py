@@ -1,4 +1,5 @@
-"""Voice messages: a recording becomes (or joins) a request with reason `voicemail`."""
+"""Voice messages: a recording becomes (or joins) a request with reason `voicemail`,
+and is queued for transcription (hotline.transcription) once per RecordingSid."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from . import tickets
 from .extensions import db
 from .models import Call, Channel, Ticket, TicketReason, VoiceMessage
 from .phones import to_e164
+from .transcription.pipeline import queue_transcription
 
 
 def record_voice_message(
@@ -34,8 +36,13 @@ def record_voice_message(
             existing.recording_url = recording_url
         if duration is not None and existing.duration_seconds is None:
             existing.duration_seconds = duration
-        db.session.commit()
-        return existing.ticket
+        ticket = existing.ticket
+        try:
+            queue_transcription(existing)
+            db.session.commit()
+        except IntegrityError:  # the other callback queued it at the same moment
+            db.session.rollback()
+        return ticket
 
     call = db.session.scalar(select(Call).where(Call.call_sid == call_sid)) if call_sid else None
     phone = call.phone if call else to_e164(from_number, current_app.config["DEFAULT_REGION"])
@@ -65,6 +72,8 @@ def record_voice_message(
         data={"recording_sid": recording_sid, "duration": duration},
     )
     try:
+        db.session.flush()
+        queue_transcription(message)
         db.session.commit()
     except IntegrityError:  # the other callback for this recording got here first
         db.session.rollback()
@@ -72,3 +81,35 @@ def record_voice_message(
             select(VoiceMessage).where(VoiceMessage.recording_sid == recording_sid)
         ).ticket
     return ticket
+
+
+def recording_status(
+    *,
+    call_sid: str | None,
+    from_number: str | None,
+    recording_sid: str,
+    recording_url: str | None,
+    duration: int | None,
+    status: str,
+    error_code: str | None = None,
+) -> Ticket | None:
+    """Twilio's recording status callback: a completed recording is a voice message; a failed
+    or absent one is noted on the call's request (the Record action already asked for a callback)."""
+    if status == "completed":
+        return record_voice_message(
+            call_sid=call_sid, from_number=from_number, recording_sid=recording_sid,
+            recording_url=recording_url, duration=duration, language=None,
+        )
+    call = db.session.scalar(select(Call).where(Call.call_sid == call_sid)) if call_sid else None
+    if call is None or call.ticket is None:
+        current_app.logger.info("recording %s %s for an unknown call", recording_sid, status)
+        return None
+    kind = f"recording_{status}"
+    already = any(
+        e.kind == kind and (e.data or {}).get("recording_sid") == recording_sid for e in call.ticket.events
+    )
+    if not already:
+        tickets.add_event(call.ticket, kind, f"recording {status}: no voice message was kept",
+                          data={"recording_sid": recording_sid, "error_code": error_code})
+        db.session.commit()
+    return call.ticket

@@ -25,6 +25,9 @@ from hotline.embedded_redis import EmbeddedRedis
 from hotline.extensions import db
 from tests.twilio_sim import TwilioSim
 
+#: Fixture modules of each area (tests/<area>_fixtures.py).
+pytest_plugins = ["tests.asr_fixtures"]
+
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://hotline.example.org"
 POSTGRES_SERVER = os.environ.get("HOTLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")

@@ -4,6 +4,10 @@ It implements what the hotline calls, in the shapes Twilio documents:
 `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (201 with a Message
 resource) with HTTP Basic auth of AccountSid and auth token. Tests may queue
 failures (`fail_next(500)`) and read what was sent (`messages`).
+
+Recording media (`GET …/Recordings/{RecordingSid}.wav`) is served with `serve`;
+`fail_path(path, 404, times=2)` answers a path's first requests with an error,
+as Twilio does (404) for a few seconds while it stores a new recording.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class FakeTwilioAPI:
         self.messages: list[dict[str, str]] = []
         self.failures: list[int] = []
         self.routes: dict[str, tuple[int, str, bytes]] = {}
+        self.path_failures: dict[str, list[int]] = {}
         self.requests: list[tuple[str, str]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -48,6 +53,10 @@ class FakeTwilioAPI:
     def serve(self, path: str, body: bytes, content_type: str = "audio/x-wav", status: int = 200):
         """Serve a static resource (e.g. a recording's media) at `path`."""
         self.routes[path] = (status, content_type, body)
+
+    def fail_path(self, path: str, status: int, times: int = 1) -> None:
+        """Answer the next `times` GETs of `path` with `status` (before serving it)."""
+        self.path_failures.setdefault(path, []).extend([status] * times)
 
     def _authorised(self, header: str | None) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -84,6 +93,11 @@ class FakeTwilioAPI:
                 if not self._common():
                     return
                 path = self.path.split("?")[0]
+                if api.path_failures.get(path):
+                    status = api.path_failures[path].pop(0)
+                    self._json(status, {"code": 20404, "message": "The requested resource was not found",
+                                        "status": status})
+                    return
                 if path not in api.routes:
                     self._json(404, {"code": 20404, "message": "The requested resource was not found",
                                      "status": 404})

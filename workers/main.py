@@ -26,6 +26,7 @@ def run_worker(
     redis = get_redis()
     if redis is None:
         raise RuntimeError("no Redis configured: set REDIS_URL or start `hotline up`")
+    app.extensions["hotline.worker_queues"] = tuple(queues)  # preload hooks load only what these need
     for preload in app.extensions.get(PRELOAD_HOOK, []):
         preload(app)
     engine = db.engine

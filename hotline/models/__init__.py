@@ -15,3 +15,4 @@ from .core import (  # noqa: F401
     utcnow,
 )
 from .sms import SmsMessage, SmsOptOut, SmsOutbound  # noqa: F401,E402
+from .speech import Transcription, TranscriptionStatus  # noqa: F401, E402
