@@ -34,6 +34,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
+    from . import staff
+
+    staff.init_app(app)  # the response team's dashboard and JSON API
 
 
 def register_commands(app: Flask) -> None:

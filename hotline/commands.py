@@ -18,6 +18,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tickets)
     app.cli.add_command(worker)
     app.cli.add_command(relay)
+    from .staff import cli as staff_cli
+
+    app.cli.add_command(staff_cli.import_command)
+    app.cli.add_command(staff_cli.users)
 
 
 @tickets.command("list")

@@ -14,3 +14,15 @@ from .core import (  # noqa: F401
     VoiceMessage,
     utcnow,
 )
+from .staff import (  # noqa: F401, E402
+    AuditEntry,
+    HomeVisit,
+    LoginFailure,
+    OfficeHours,
+    Outcome,
+    Role,
+    RosterShift,
+    Staff,
+    Team,
+    Village,
+)

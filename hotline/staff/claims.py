@@ -1,0 +1,169 @@
+"""Claiming requests: two people pressing "claim" at once — exactly one gets it.
+
+On SQLite the claim is one conditional UPDATE (the database file lock makes it
+atomic). On PostgreSQL the row is first taken with `SELECT … FOR UPDATE SKIP
+LOCKED`, so a second claimer never waits behind the first and is told at once
+that someone else is taking it; "claim next" uses the same lock to hand
+different requests to people who press it together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..models import Staff, Ticket, TicketStatus, utcnow
+from ..tickets import add_event
+from . import access, audit
+from .queue import QueueFilters, _status_clause, urgency_expression
+
+
+class ClaimError(Exception):
+    """Why a claim, release or reassignment did not happen (shown to the person)."""
+
+    def __init__(self, reason: str, message: str, holder: Staff | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.holder = holder
+
+
+@dataclass
+class ClaimResult:
+    ticket: Ticket
+    already_yours: bool = False
+
+
+def _open(ticket: Ticket) -> bool:
+    return ticket.status in TicketStatus.open_values()
+
+
+def _conditional_claim(ticket_id: int, staff: Staff) -> bool:
+    now = utcnow()
+    result = db.session.execute(
+        update(Ticket)
+        .where(
+            Ticket.id == ticket_id,
+            Ticket.assignee_id.is_(None),
+            Ticket.status.in_(TicketStatus.open_values()),
+        )
+        .values(assignee_id=staff.id, claimed_at=now, status=TicketStatus.IN_PROGRESS, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _locked_claim(ticket_id: int, staff: Staff) -> bool:
+    locked = db.session.scalar(
+        select(Ticket.id)
+        .where(
+            Ticket.id == ticket_id,
+            Ticket.assignee_id.is_(None),
+            Ticket.status.in_(TicketStatus.open_values()),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return locked is not None and _conditional_claim(ticket_id, staff)
+
+
+def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
+    """Give `ticket` to `staff` if nobody has it; commits. Raises ClaimError otherwise."""
+    access.check_can_see(staff, ticket)
+    ticket_id = ticket.id
+    if ticket.assignee_id == staff.id and _open(ticket):
+        return ClaimResult(ticket, already_yours=True)
+    # Any read so far ends here: on SQLite the UPDATE must open the write transaction.
+    db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        won = _locked_claim(ticket_id, staff)
+    else:
+        won = _conditional_claim(ticket_id, staff)
+    if not won:
+        db.session.rollback()
+        fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
+        if not _open(fresh):
+            raise ClaimError("closed", "request is closed")
+        if fresh.assignee_id == staff.id:
+            return ClaimResult(fresh, already_yours=True)
+        holder = fresh.assignee
+        name = holder.name if holder else "someone else"
+        raise ClaimError("taken", f"already claimed by {name}", holder=holder)
+    fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
+    add_event(fresh, "claimed", f"claimed by {staff.name}", data={"staff": staff.username, "via": via},
+              actor=staff.username)
+    audit.record(staff.username, "claim", fresh.code, via=via)
+    db.session.commit()
+    return ClaimResult(fresh)
+
+
+def claim_next(staff: Staff, filters: QueueFilters | None = None) -> Ticket | None:
+    """Claim the most urgent unclaimed request `staff` may see; None when there is none."""
+    filters = filters or QueueFilters(status="unclaimed")
+    now = utcnow()
+    conditions = [_status_clause("unclaimed", staff, now)]
+    limit = access.visible_clause(staff)
+    if limit is not None:
+        conditions.append(limit)
+    for _ in range(20):  # a few rounds: others may take the candidates first
+        db.session.rollback()
+        query = (
+            select(Ticket.id).where(*conditions)
+            .order_by(urgency_expression().desc(), Ticket.created_at, Ticket.id).limit(1)
+        )
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ticket_id = db.session.scalar(query)
+        if ticket_id is None:
+            db.session.rollback()
+            return None
+        if db.engine.dialect.name != "postgresql":
+            db.session.rollback()  # reopen as a write transaction for the UPDATE
+        if _conditional_claim(ticket_id, staff):
+            ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+            add_event(ticket, "claimed", f"claimed by {staff.name}",
+                      data={"staff": staff.username, "via": "next"}, actor=staff.username)
+            audit.record(staff.username, "claim", ticket.code, via="next")
+            db.session.commit()
+            return ticket
+        db.session.rollback()
+    return None
+
+
+def release(ticket: Ticket, staff: Staff, *, via: str = "web") -> Ticket:
+    """Put a claimed request back in the queue (its holder, or a lead/admin)."""
+    access.check_can_see(staff, ticket)
+    if ticket.assignee_id is None:
+        raise ClaimError("not_claimed", "request is not claimed")
+    if ticket.assignee_id != staff.id and not access.can_assign(staff):
+        raise ClaimError("not_yours", "only its holder or a team lead can release it")
+    previous = ticket.assignee.username if ticket.assignee else None
+    ticket.assignee_id = None
+    ticket.claimed_at = None
+    if ticket.status == TicketStatus.IN_PROGRESS:
+        ticket.status = TicketStatus.OPEN
+    add_event(ticket, "released", f"released by {staff.name}", data={"previous": previous, "via": via},
+              actor=staff.username)
+    audit.record(staff.username, "release", ticket.code, previous=previous, via=via)
+    db.session.commit()
+    return ticket
+
+
+def reassign(ticket: Ticket, staff: Staff, to: Staff, *, via: str = "web") -> Ticket:
+    """A lead (or admin) gives a request to someone in the team that covers it."""
+    access.check_can_see(staff, ticket)
+    if not access.can_assign(staff):
+        raise ClaimError("not_lead", "only a team lead or an admin can reassign")
+    if not _open(ticket):
+        raise ClaimError("closed", "request is closed")
+    if not to.active or not access.can_see(to, ticket):
+        raise ClaimError("wrong_team", f"{to.name} cannot work this request")
+    previous = ticket.assignee.username if ticket.assignee else None
+    ticket.assignee_id = to.id
+    ticket.claimed_at = utcnow()
+    ticket.status = TicketStatus.IN_PROGRESS
+    add_event(ticket, "reassigned", f"assigned to {to.name} by {staff.name}",
+              data={"previous": previous, "to": to.username, "via": via}, actor=staff.username)
+    audit.record(staff.username, "reassign", ticket.code, previous=previous, to=to.username)
+    db.session.commit()
+    return ticket
