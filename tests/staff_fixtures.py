@@ -14,6 +14,9 @@ from hotline.models import Resident, Role, Team, Ticket, Village, utcnow
 from hotline.staff import accounts
 from hotline.tickets import create_ticket
 
+#: Fixtures a test module gets with `from tests.staff_fixtures import *`.
+__all__ = ["world", "login"]
+
 PASSWORD = "correct horse battery"
 
 
@@ -35,8 +38,9 @@ class World:
         db.session.commit()
 
     def person(self, username, name, role, team, phone):
-        return accounts.create_staff(username=username, name=name, role=role, team_id=team.id if team else None,
-                                     phone=phone, password=PASSWORD, actor="test")
+        return accounts.create_staff(username=username, name=name, role=role,
+                                     team_id=team.id if team else None, phone=phone, password=PASSWORD,
+                                     actor="test")
 
     def resident(self, phone: str, village: Village) -> Resident:
         resident = Resident(phone=phone, village_id=village.id)
@@ -44,10 +48,11 @@ class World:
         db.session.flush()
         return resident
 
-    def ticket(self, village: Village | None = None, *, phone: str | None = None, reason: str = "callback_requested",
-               age_minutes: int = 0, topic: str | None = None, channel: str = "voice",
-               elderly: bool = False) -> Ticket:
-        phone = phone or f"+8491{abs(hash((village.code if village else '', age_minutes, reason))) % 10**7:07d}"
+    def ticket(self, village: Village | None = None, *, phone: str | None = None,
+               reason: str = "callback_requested", age_minutes: int = 0, topic: str | None = None,
+               channel: str = "voice", elderly: bool = False) -> Ticket:
+        self.count = getattr(self, "count", 0) + 1
+        phone = phone or f"+8491{1000000 + self.count:07d}"
         if village is not None and db.session.query(Resident).filter_by(phone=phone).first() is None:
             self.resident(phone, village)
         ticket = create_ticket(phone=phone, channel=channel, reason=reason, topic=topic, language="vi")

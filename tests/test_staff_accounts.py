@@ -8,7 +8,8 @@ from hotline.extensions import db
 from hotline.models import AuditEntry, OfficeHours, Resident, Role, RosterShift, Staff, Team, Village
 from hotline.staff import accounts
 from hotline.staff.importer import ImportFailed, import_csv
-from tests.staff_fixtures import PASSWORD, World, csrf_from, fresh_request_globals, login, world  # noqa: F401
+from tests.staff_fixtures import *  # noqa: F403  (fixtures)
+from tests.staff_fixtures import PASSWORD, csrf_from, fresh_request_globals
 
 
 def test_passwords_are_argon2_hashes(world):
@@ -21,7 +22,8 @@ def test_login_sets_a_secure_httponly_session_cookie_and_is_audited(app, world):
     client = app.test_client()
     fresh_request_globals()
     token = csrf_from(client.get("/staff/login").get_data(as_text=True))
-    response = client.post("/staff/login", data={"username": "LAN ", "password": PASSWORD, "csrf_token": token})
+    form = {"username": "LAN ", "password": PASSWORD, "csrf_token": token}
+    response = client.post("/staff/login", data=form)
     assert response.status_code == 302 and response.location.endswith("/staff/")
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -45,7 +47,8 @@ def test_logins_are_rate_limited_even_with_the_right_password(app, world):
     token = csrf_from(client.get("/staff/login").get_data(as_text=True))
     for _ in range(app.config["STAFF_LOGIN_MAX_FAILURES"]):
         client.post("/staff/login", data={"username": "lan", "password": "guess", "csrf_token": token})
-    response = client.post("/staff/login", data={"username": "lan", "password": PASSWORD, "csrf_token": token})
+    form = {"username": "lan", "password": PASSWORD, "csrf_token": token}
+    response = client.post("/staff/login", data=form)
     assert response.status_code == 429
     assert client.get("/staff/").status_code == 302
 
@@ -101,7 +104,8 @@ def test_import_rejects_unknown_columns(app):
 
 def test_cli_imports_everything_and_routes_residents(app, runner, tmp_path, world):
     files = {
-        "staff.csv": "username,name,role,team,phone,password\nnam,Ngô Nam,volunteer,T01,0912 000 111,secret-pass-1\n",
+        "staff.csv": "username,name,role,team,phone,password\n"
+                     "nam,Ngô Nam,volunteer,T01,0912 000 111,secret-pass-1\n",
         "roster.csv": "username,weekday,start,end,position\nnam,T2,07:30,11:30,1\nlan,mon,07:30,11:30,2\n",
         "hours.csv": "weekday,opens,closes\nmon,07:30,11:30\nmon,13:30,17:00\n",
         "residents.csv": "phone,village\n0987 654 321,V02\n",

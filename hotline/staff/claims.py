@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import Staff, Ticket, TicketStatus, utcnow
 from ..tickets import add_event
 from . import access, audit
-from .queue import QueueFilters, _status_clause, urgency_expression
+from .queue import _status_clause, urgency_expression
 
 
 class ClaimError(Exception):
@@ -97,37 +97,45 @@ def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
     return ClaimResult(fresh)
 
 
-def claim_next(staff: Staff, filters: QueueFilters | None = None) -> Ticket | None:
-    """Claim the most urgent unclaimed request `staff` may see; None when there is none."""
-    filters = filters or QueueFilters(status="unclaimed")
-    now = utcnow()
-    conditions = [_status_clause("unclaimed", staff, now)]
+def claim_next(staff: Staff) -> Ticket | None:
+    """Claim the most urgent unclaimed request `staff` may see; None when there is none.
+
+    SQLite: one UPDATE whose WHERE picks the request (the statement holds the write lock,
+    so two claimers can never pick the same one). PostgreSQL: SKIP LOCKED hands people
+    who press together different requests without waiting for each other.
+    """
+    conditions = [_status_clause("unclaimed", staff, utcnow())]
     limit = access.visible_clause(staff)
     if limit is not None:
         conditions.append(limit)
-    for _ in range(20):  # a few rounds: others may take the candidates first
-        db.session.rollback()
-        query = (
-            select(Ticket.id).where(*conditions)
-            .order_by(urgency_expression().desc(), Ticket.created_at, Ticket.id).limit(1)
+    pick = (
+        select(Ticket.id).where(*conditions)
+        .order_by(urgency_expression().desc(), Ticket.created_at, Ticket.id).limit(1)
+    )
+    staff_id, now = staff.id, utcnow()
+    db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        ticket_id = db.session.scalar(pick.with_for_update(skip_locked=True))
+        if ticket_id is None or not _conditional_claim(ticket_id, staff):
+            db.session.rollback()
+            return None
+    else:
+        ticket_id = db.session.scalar(
+            update(Ticket)
+            .where(Ticket.id == pick.scalar_subquery(), Ticket.assignee_id.is_(None))
+            .values(assignee_id=staff_id, claimed_at=now, status=TicketStatus.IN_PROGRESS, updated_at=now)
+            .returning(Ticket.id)
+            .execution_options(synchronize_session=False)
         )
-        if db.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        ticket_id = db.session.scalar(query)
         if ticket_id is None:
             db.session.rollback()
             return None
-        if db.engine.dialect.name != "postgresql":
-            db.session.rollback()  # reopen as a write transaction for the UPDATE
-        if _conditional_claim(ticket_id, staff):
-            ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
-            add_event(ticket, "claimed", f"claimed by {staff.name}",
-                      data={"staff": staff.username, "via": "next"}, actor=staff.username)
-            audit.record(staff.username, "claim", ticket.code, via="next")
-            db.session.commit()
-            return ticket
-        db.session.rollback()
-    return None
+    ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+    add_event(ticket, "claimed", f"claimed by {staff.name}", data={"staff": staff.username, "via": "next"},
+              actor=staff.username)
+    audit.record(staff.username, "claim", ticket.code, via="next")
+    db.session.commit()
+    return ticket
 
 
 def release(ticket: Ticket, staff: Staff, *, via: str = "web") -> Ticket:
