@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 
@@ -20,27 +21,58 @@ __all__ = ["world", "login"]
 PASSWORD = "correct horse battery"
 
 
+@functools.cache
+def password_hash() -> str:
+    """argon2 is slow on purpose: hash the shared test password once per session."""
+    return accounts.hash_password(PASSWORD)
+
+
 class World:
-    """Two teams with a village each, and a volunteer, a lead and an admin."""
+    """Two teams with a village each, and a volunteer, a lead and an admin.
+
+    Attributes are looked up by id on each access, so they stay usable after a worker
+    run or a request has closed the session that loaded them.
+    """
 
     def __init__(self):
-        self.team_a = Team(code="T01", name="Tổ 1")
-        self.team_b = Team(code="T02", name="Tổ 2")
-        self.village_a = Village(code="V01", name="Thôn 1", team=self.team_a)
-        self.village_b = Village(code="V02", name="Bon Bu Dăng", team=self.team_b)
-        db.session.add_all([self.team_a, self.team_b, self.village_a, self.village_b])
+        team_a = Team(code="T01", name="Tổ 1")
+        team_b = Team(code="T02", name="Tổ 2")
+        village_a = Village(code="V01", name="Thôn 1", team=team_a)
+        village_b = Village(code="V02", name="Bon Bu Dăng", team=team_b)
+        db.session.add_all([team_a, team_b, village_a, village_b])
         db.session.flush()
-        self.vol_a = self.person("lan", "Nguyễn Thị Lan", Role.VOLUNTEER, self.team_a, "+84911000001")
-        self.vol_a2 = self.person("hung", "Trần Văn Hùng", Role.VOLUNTEER, self.team_a, "+84911000003")
-        self.vol_b = self.person("minh", "Lê Văn Minh", Role.VOLUNTEER, self.team_b, "+84911000002")
-        self.lead_a = self.person("thu", "Phạm Thu", Role.LEAD, self.team_a, "+84911000004")
-        self.admin = self.person("admin", "Quản trị", Role.ADMIN, None, None)
+        rows = {
+            "team_a": team_a,
+            "team_b": team_b,
+            "village_a": village_a,
+            "village_b": village_b,
+            "vol_a": self.person("lan", "Nguyễn Thị Lan", Role.VOLUNTEER, team_a, "+84911000001"),
+            "vol_a2": self.person("hung", "Trần Văn Hùng", Role.VOLUNTEER, team_a, "+84911000003"),
+            "vol_b": self.person("minh", "Lê Văn Minh", Role.VOLUNTEER, team_b, "+84911000002"),
+            "lead_a": self.person("thu", "Phạm Thu", Role.LEAD, team_a, "+84911000004"),
+            "admin": self.person("admin", "Quản trị", Role.ADMIN, None, None),
+        }
         db.session.commit()
+        self._rows = {name: (type(row), row.id) for name, row in rows.items()}
+
+    def __getattr__(self, name):
+        rows = self.__dict__.get("_rows", {})
+        if name not in rows:
+            raise AttributeError(name)
+        model, row_id = rows[name]
+        return db.session.get(model, row_id)
 
     def person(self, username, name, role, team, phone):
-        return accounts.create_staff(username=username, name=name, role=role,
-                                     team_id=team.id if team else None, phone=phone, password=PASSWORD,
-                                     actor="test")
+        staff = accounts.create_staff(
+            username=username,
+            name=name,
+            role=role,
+            team_id=team.id if team else None,
+            phone=phone,
+            actor="test",
+        )
+        staff.password_hash = password_hash()
+        return staff
 
     def resident(self, phone: str, village: Village) -> Resident:
         resident = Resident(phone=phone, village_id=village.id)
@@ -48,9 +80,17 @@ class World:
         db.session.flush()
         return resident
 
-    def ticket(self, village: Village | None = None, *, phone: str | None = None,
-               reason: str = "callback_requested", age_minutes: int = 0, topic: str | None = None,
-               channel: str = "voice", elderly: bool = False) -> Ticket:
+    def ticket(
+        self,
+        village: Village | None = None,
+        *,
+        phone: str | None = None,
+        reason: str = "callback_requested",
+        age_minutes: int = 0,
+        topic: str | None = None,
+        channel: str = "voice",
+        elderly: bool = False,
+    ) -> Ticket:
         self.count = getattr(self, "count", 0) + 1
         phone = phone or f"+8491{1000000 + self.count:07d}"
         if village is not None and db.session.query(Resident).filter_by(phone=phone).first() is None:

@@ -105,7 +105,7 @@ def test_import_rejects_unknown_columns(app):
 def test_cli_imports_everything_and_routes_residents(app, runner, tmp_path, world):
     files = {
         "staff.csv": "username,name,role,team,phone,password\n"
-                     "nam,Ngô Nam,volunteer,T01,0912 000 111,secret-pass-1\n",
+        "nam,Ngô Nam,volunteer,T01,0912 000 111,secret-pass-1\n",
         "roster.csv": "username,weekday,start,end,position\nnam,T2,07:30,11:30,1\nlan,mon,07:30,11:30,2\n",
         "hours.csv": "weekday,opens,closes\nmon,07:30,11:30\nmon,13:30,17:00\n",
         "residents.csv": "phone,village\n0987 654 321,V02\n",
@@ -114,8 +114,12 @@ def test_cli_imports_everything_and_routes_residents(app, runner, tmp_path, worl
         (tmp_path / name).write_text(text, encoding="utf-8")
     ticket = world.ticket(None, phone="+84987654321")
     assert ticket.team_id is None
-    for kind, name in [("staff", "staff.csv"), ("roster", "roster.csv"), ("office-hours", "hours.csv"),
-                       ("residents", "residents.csv")]:
+    for kind, name in [
+        ("staff", "staff.csv"),
+        ("roster", "roster.csv"),
+        ("office-hours", "hours.csv"),
+        ("residents", "residents.csv"),
+    ]:
         result = runner.invoke(args=["import", kind, str(tmp_path / name)])
         assert result.exit_code == 0, result.output
         assert "imported" in result.output
@@ -153,8 +157,23 @@ def test_users_token_issues_a_working_token_once(app, runner, world):
 
 
 def test_users_create(app, runner, world):
-    result = runner.invoke(args=["users", "create", "hoa", "--name", "Hoa", "--role", "lead", "--team", "T02",
-                                 "--phone", "0912 333 444", "--password", "long-enough-pw"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "hoa",
+            "--name",
+            "Hoa",
+            "--role",
+            "lead",
+            "--team",
+            "T02",
+            "--phone",
+            "0912 333 444",
+            "--password",
+            "long-enough-pw",
+        ]
+    )
     assert result.exit_code == 0, result.output
     hoa = accounts.authenticate("hoa", "long-enough-pw", None)
     assert hoa.role == "lead" and hoa.phone == "+84912333444"

@@ -35,16 +35,33 @@ def test_twenty_claimers_never_claim_the_same_request_twice(app):
     village = Village(code="V01", name="Thôn 1", team=team)
     db.session.add_all([team, village])
     db.session.flush()
-    people = [accounts.create_staff(username=f"v{i:02d}", name=f"Volunteer {i}", role=Role.VOLUNTEER,
-                                    team_id=team.id) for i in range(CLAIMERS)]
+    people = [
+        accounts.create_staff(
+            username=f"v{i:02d}", name=f"Volunteer {i}", role=Role.VOLUNTEER, team_id=team.id
+        )
+        for i in range(CLAIMERS)
+    ]
     db.session.commit()
     now = utcnow()
-    db.session.execute(insert(Ticket), [
-        {"code": f"{100000 + i}", "channel": "voice", "reason": "callback_requested", "status": "open",
-         "created_at": now, "updated_at": now, "due_at": now, "team_id": team.id, "village_id": village.id,
-         "attempts": 0, "elderly": bool(i % 7 == 0)}
-        for i in range(REQUESTS)
-    ])
+    db.session.execute(
+        insert(Ticket),
+        [
+            {
+                "code": f"{100000 + i}",
+                "channel": "voice",
+                "reason": "callback_requested",
+                "status": "open",
+                "created_at": now,
+                "updated_at": now,
+                "due_at": now,
+                "team_id": team.id,
+                "village_id": village.id,
+                "attempts": 0,
+                "elderly": bool(i % 7 == 0),
+            }
+            for i in range(REQUESTS)
+        ],
+    )
     db.session.commit()
     ids = list(db.session.scalars(select(Ticket.id)))
     staff_ids = [p.id for p in people]
@@ -86,8 +103,14 @@ def test_twenty_claimers_never_claim_the_same_request_twice(app):
     claimed = select(TicketEvent.ticket_id).where(TicketEvent.kind == "claimed")
     claimed_events = Counter(db.session.scalars(claimed))
     assert len(claimed_events) == REQUESTS and set(claimed_events.values()) == {1}
-    assert db.session.scalar(select(func.count()).select_from(Ticket).where(
-        Ticket.assignee_id.is_(None) | (Ticket.status != TicketStatus.IN_PROGRESS))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.assignee_id.is_(None) | (Ticket.status != TicketStatus.IN_PROGRESS))
+        )
+        == 0
+    )
     # Who holds each request is who the timeline says claimed it.
     holders = dict(db.session.execute(select(Ticket.id, Ticket.assignee_id)).all())
     by_username = {p.username: p.id for p in db.session.scalars(select(Staff))}

@@ -45,8 +45,13 @@ def test_the_queue_puts_urgent_and_old_requests_first(world, login):
 
 def test_filters_pagination_and_the_partial_refresh(world, login):
     for minutes in range(60):
-        world.ticket(world.village_a, reason="sms", age_minutes=minutes,
-                     topic="vneid" if minutes % 2 else "bhyt", channel="sms" if minutes % 3 else "voice")
+        world.ticket(
+            world.village_a,
+            reason="sms",
+            age_minutes=minutes,
+            topic="vneid" if minutes % 2 else "bhyt",
+            channel="sms" if minutes % 3 else "voice",
+        )
     client = login("thu")
     page1 = codes_on(client.get("/staff/").get_data(as_text=True))
     page2 = codes_on(client.get("/staff/?page=2").get_data(as_text=True))
@@ -83,8 +88,9 @@ def test_release_and_reassign(world, login):
     lan.post(f"/staff/t/{ticket.code}/claim")
     # Another volunteer may neither release nor reassign it.
     hung = login("hung")
-    assert "Hãy nhận yêu cầu trước" in hung.post(f"/staff/t/{ticket.code}/release",
-                                                 follow_redirects=True).get_data(as_text=True)
+    assert "Hãy nhận yêu cầu trước" in hung.post(
+        f"/staff/t/{ticket.code}/release", follow_redirects=True
+    ).get_data(as_text=True)
     hung.post(f"/staff/t/{ticket.code}/reassign", data={"staff_id": world.vol_a2.id})
     db.session.expire_all()
     assert ticket.assignee.username == "lan"
@@ -125,10 +131,15 @@ def test_a_volunteer_cannot_see_or_change_another_teams_requests(world, login):
     lan = login("lan")
     assert codes_on(lan.get("/staff/").get_data(as_text=True)) == [mine.code]
     assert lan.get(f"/staff/t/{other.code}").status_code == 403
-    for action, data in [("claim", {}), ("release", {}), ("note", {"text": "x"}),
-                         ("outcome", {"outcome": "resolved"}),
-                         ("village", {"village_id": world.village_a.id}),
-                         ("elderly", {"elderly": "1"}), ("callback", {})]:
+    for action, data in [
+        ("claim", {}),
+        ("release", {}),
+        ("note", {"text": "x"}),
+        ("outcome", {"outcome": "resolved"}),
+        ("village", {"village_id": world.village_a.id}),
+        ("elderly", {"elderly": "1"}),
+        ("callback", {}),
+    ]:
         assert lan.post(f"/staff/t/{other.code}/{action}", data=data).status_code == 403, action
     db.session.expire_all()
     assert other.assignee_id is None and other.status == "open" and len(other.events) == 1
@@ -152,8 +163,10 @@ def test_only_admins_reach_settings(world, login):
     assert login("thu").get("/staff/admin").status_code == 403
     admin = login("admin")
     assert admin.get("/staff/admin").status_code == 200
-    admin.post(f"/staff/admin/staff/{world.vol_a.id}", data={"role": "lead", "team_id": world.team_b.id,
-                                                             "phone": "0912 000 555", "active": "1"})
+    admin.post(
+        f"/staff/admin/staff/{world.vol_a.id}",
+        data={"role": "lead", "team_id": world.team_b.id, "phone": "0912 000 555", "active": "1"},
+    )
     db.session.expire_all()
     assert world.vol_a.role == "lead" and world.vol_a.team_id == world.team_b.id
     assert world.vol_a.phone == "+84912000555"

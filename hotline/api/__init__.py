@@ -36,8 +36,9 @@ def forbidden(error: access.Forbidden):
 
 @bp.errorhandler(claims.ClaimError)
 def claim_error(error: claims.ClaimError):
-    status = {"taken": 409, "closed": 409, "not_claimed": 409}.get(error.reason, 403 if error.reason in (
-        "not_yours", "not_lead", "wrong_team") else 400)
+    status = {"taken": 409, "closed": 409, "not_claimed": 409}.get(
+        error.reason, 403 if error.reason in ("not_yours", "not_lead", "wrong_team") else 400
+    )
     body = {"error": error.reason, "message": str(error)}
     if error.holder is not None:
         body["holder"] = {"username": error.holder.username, "name": error.holder.name}
@@ -51,8 +52,9 @@ def token_required(view):
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         staff = accounts.staff_for_token(token)
         if staff is None:
-            raise ApiError(401, "unauthorized", "send Authorization: Bearer <token> "
-                           "(hotline users token USER)")
+            raise ApiError(
+                401, "unauthorized", "send Authorization: Bearer <token> (hotline users token USER)"
+            )
         g.staff = staff
         return view(*args, **kwargs)
 
@@ -65,7 +67,9 @@ def as_json(ticket: Ticket) -> dict:
         team=ticket.team.code if ticket.team else None,
         village=ticket.village.code if ticket.village else None,
         assignee=ticket.assignee.username if ticket.assignee else None,
-        attempts=ticket.attempts, elderly=ticket.elderly, outcome=ticket.outcome,
+        attempts=ticket.attempts,
+        elderly=ticket.elderly,
+        outcome=ticket.outcome,
         due_at=ticket.due_at.isoformat() if ticket.due_at else None,
         next_attempt_at=ticket.next_attempt_at.isoformat() if ticket.next_attempt_at else None,
     )
@@ -91,16 +95,30 @@ def body() -> dict:
 @token_required
 def list_tickets():
     page = queue_page(g.staff, QueueFilters.from_args(request.args))
-    return jsonify({"tickets": [dict(as_json(t), urgency=page.urgency.get(t.id, 0)) for t in page.tickets],
-                    "total": page.total, "page": page.page, "pages": page.pages})
+    return jsonify(
+        {
+            "tickets": [dict(as_json(t), urgency=page.urgency.get(t.id, 0)) for t in page.tickets],
+            "total": page.total,
+            "page": page.page,
+            "pages": page.pages,
+        }
+    )
 
 
 @bp.get("/tickets/<code>")
 @token_required
 def show(code: str):
     ticket = ticket_for(code)
-    events = [{"kind": e.kind, "message": e.message, "actor": e.actor, "data": e.data,
-               "created_at": e.created_at.isoformat()} for e in ticket.events]
+    events = [
+        {
+            "kind": e.kind,
+            "message": e.message,
+            "actor": e.actor,
+            "data": e.data,
+            "created_at": e.created_at.isoformat(),
+        }
+        for e in ticket.events
+    ]
     return jsonify(dict(as_json(ticket), events=events))
 
 
@@ -156,7 +174,10 @@ def outcome(code: str):
             raise ApiError(400, "unknown_team", "`team` must be a team code")
         outcomes.transfer(ticket, g.staff, team, note, via="api")
     else:
-        raise ApiError(400, "bad_outcome",
-                       "`outcome` must be resolved, no_answer, wrong_number, home_visit or transferred")
+        raise ApiError(
+            400,
+            "bad_outcome",
+            "`outcome` must be resolved, no_answer, wrong_number, home_visit or transferred",
+        )
     ticket = db.session.get(Ticket, ticket.id)
     return jsonify(as_json(ticket))

@@ -98,11 +98,16 @@ def staff_for_token(token: str) -> Staff | None:
 
 
 def create_staff(
-    *, username: str, name: str, role: str = Role.VOLUNTEER, team_id: int | None = None,
-    phone: str | None = None, password: str | None = None, actor: str = "cli",
+    *,
+    username: str,
+    name: str,
+    role: str = Role.VOLUNTEER,
+    team_id: int | None = None,
+    phone: str | None = None,
+    password: str | None = None,
+    actor: str = "cli",
 ) -> Staff:
-    staff = Staff(username=username.strip().lower(), name=name, role=Role(role), team_id=team_id,
-                  phone=phone)
+    staff = Staff(username=username.strip().lower(), name=name, role=Role(role), team_id=team_id, phone=phone)
     if password:
         set_password(staff, password)
     db.session.add(staff)

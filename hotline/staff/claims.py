@@ -90,8 +90,13 @@ def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
         name = holder.name if holder else "someone else"
         raise ClaimError("taken", f"already claimed by {name}", holder=holder)
     fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
-    add_event(fresh, "claimed", f"claimed by {staff.name}", data={"staff": staff.username, "via": via},
-              actor=staff.username)
+    add_event(
+        fresh,
+        "claimed",
+        f"claimed by {staff.name}",
+        data={"staff": staff.username, "via": via},
+        actor=staff.username,
+    )
     audit.record(staff.username, "claim", fresh.code, via=via)
     db.session.commit()
     return ClaimResult(fresh)
@@ -109,8 +114,10 @@ def claim_next(staff: Staff) -> Ticket | None:
     if limit is not None:
         conditions.append(limit)
     pick = (
-        select(Ticket.id).where(*conditions)
-        .order_by(urgency_expression().desc(), Ticket.created_at, Ticket.id).limit(1)
+        select(Ticket.id)
+        .where(*conditions)
+        .order_by(urgency_expression().desc(), Ticket.created_at, Ticket.id)
+        .limit(1)
     )
     staff_id, now = staff.id, utcnow()
     db.session.rollback()
@@ -131,8 +138,13 @@ def claim_next(staff: Staff) -> Ticket | None:
             db.session.rollback()
             return None
     ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
-    add_event(ticket, "claimed", f"claimed by {staff.name}", data={"staff": staff.username, "via": "next"},
-              actor=staff.username)
+    add_event(
+        ticket,
+        "claimed",
+        f"claimed by {staff.name}",
+        data={"staff": staff.username, "via": "next"},
+        actor=staff.username,
+    )
     audit.record(staff.username, "claim", ticket.code, via="next")
     db.session.commit()
     return ticket
@@ -150,8 +162,13 @@ def release(ticket: Ticket, staff: Staff, *, via: str = "web") -> Ticket:
     ticket.claimed_at = None
     if ticket.status == TicketStatus.IN_PROGRESS:
         ticket.status = TicketStatus.OPEN
-    add_event(ticket, "released", f"released by {staff.name}", data={"previous": previous, "via": via},
-              actor=staff.username)
+    add_event(
+        ticket,
+        "released",
+        f"released by {staff.name}",
+        data={"previous": previous, "via": via},
+        actor=staff.username,
+    )
     audit.record(staff.username, "release", ticket.code, previous=previous, via=via)
     db.session.commit()
     return ticket
@@ -170,8 +187,13 @@ def reassign(ticket: Ticket, staff: Staff, to: Staff, *, via: str = "web") -> Ti
     ticket.assignee_id = to.id
     ticket.claimed_at = utcnow()
     ticket.status = TicketStatus.IN_PROGRESS
-    add_event(ticket, "reassigned", f"assigned to {to.name} by {staff.name}",
-              data={"previous": previous, "to": to.username, "via": via}, actor=staff.username)
+    add_event(
+        ticket,
+        "reassigned",
+        f"assigned to {to.name} by {staff.name}",
+        data={"previous": previous, "to": to.username, "via": via},
+        actor=staff.username,
+    )
     audit.record(staff.username, "reassign", ticket.code, previous=previous, to=to.username)
     db.session.commit()
     return ticket

@@ -36,6 +36,7 @@ def import_command(kind: str, path: Path) -> None:
     try:
         stderr = click.get_text_stream("stderr")
         with click.progressbar(length=rows_total, label=f"checking {path.name}", file=stderr) as bar:
+
             def progress(rows):
                 for row in rows:
                     bar.update(1)
@@ -57,8 +58,9 @@ def import_command(kind: str, path: Path) -> None:
 @click.option("--team", help="team code")
 @click.option("--phone")
 @click.password_option(help="at least 8 characters")
-def create_user(username: str, name: str, role: str, team: str | None, phone: str | None,
-                password: str) -> None:
+def create_user(
+    username: str, name: str, role: str, team: str | None, phone: str | None, password: str
+) -> None:
     """Create a staff account."""
     team_row = None
     if team:
@@ -69,8 +71,14 @@ def create_user(username: str, name: str, role: str, team: str | None, phone: st
     if phone and e164 is None:
         raise click.ClickException(f"not a phone number: {phone}")
     try:
-        accounts.create_staff(username=username, name=name, role=role,
-                              team_id=team_row.id if team_row else None, phone=e164, password=password)
+        accounts.create_staff(
+            username=username,
+            name=name,
+            role=role,
+            team_id=team_row.id if team_row else None,
+            phone=e164,
+            password=password,
+        )
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     db.session.commit()

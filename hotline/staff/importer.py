@@ -23,8 +23,20 @@ from . import accounts, audit
 
 WEEKDAYS = {
     **{str(i): i for i in range(7)},
-    "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
-    "t2": 0, "t3": 1, "t4": 2, "t5": 3, "t6": 4, "t7": 5, "cn": 6,
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+    "t2": 0,
+    "t3": 1,
+    "t4": 2,
+    "t5": 3,
+    "t6": 4,
+    "t7": 5,
+    "cn": 6,
 }
 
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -45,7 +57,7 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        where = f'row {self.row}' + (f', column "{self.column}"' if self.column else "")
+        where = f"row {self.row}" + (f', column "{self.column}"' if self.column else "")
         return f"{where}: {self.message}"
 
 
@@ -65,9 +77,11 @@ def read_rows(text: str, kind: str) -> list[dict[str, str]]:
     unknown = [c for c in header if c not in required + optional]
     if missing or unknown:
         problems = ([f"missing column(s): {', '.join(missing)}"] if missing else []) + (
-            [f"unknown column(s): {', '.join(unknown)}"] if unknown else [])
-        raise ImportFailed([RowError(1, None, "; ".join(problems) +
-                                     f" (expected: {', '.join(required + optional)})")])
+            [f"unknown column(s): {', '.join(unknown)}"] if unknown else []
+        )
+        raise ImportFailed(
+            [RowError(1, None, "; ".join(problems) + f" (expected: {', '.join(required + optional)})")]
+        )
     reader.fieldnames = header
     return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
 
@@ -80,8 +94,9 @@ def _time(value: str) -> time | None:
         return None
 
 
-def import_csv(text: str, kind: str, *, actor: str = "cli",
-               progress: Callable[[Iterable], Iterable] = lambda rows: rows) -> int:
+def import_csv(
+    text: str, kind: str, *, actor: str = "cli", progress: Callable[[Iterable], Iterable] = lambda rows: rows
+) -> int:
     """Check every row, then write them all in one transaction; returns the number of rows."""
     rows = read_rows(text, kind)
     errors: list[RowError] = []
@@ -142,9 +157,17 @@ def import_csv(text: str, kind: str, *, actor: str = "cli",
             if row.get("position") and not row["position"].isdigit():
                 bad(line, "position", "a number")
             if len(errors) == before:
-                apply.append(lambda r=row, s=start, e=end: db.session.add(RosterShift(
-                    staff=staff[r["username"].lower()], weekday=WEEKDAYS[r["weekday"].lower()], starts=s,
-                    ends=e, position=int(r.get("position") or 0))))
+                apply.append(
+                    lambda r=row, s=start, e=end: db.session.add(
+                        RosterShift(
+                            staff=staff[r["username"].lower()],
+                            weekday=WEEKDAYS[r["weekday"].lower()],
+                            starts=s,
+                            ends=e,
+                            position=int(r.get("position") or 0),
+                        )
+                    )
+                )
         elif kind == "office-hours":
             opens, closes = _time(row["opens"]), _time(row["closes"])
             if row["weekday"].lower() not in WEEKDAYS:
@@ -156,8 +179,11 @@ def import_csv(text: str, kind: str, *, actor: str = "cli",
             if opens and closes and opens >= closes:
                 bad(line, "closes", "must be after opens")
             if len(errors) == before:
-                apply.append(lambda r=row, o=opens, c=closes: db.session.add(
-                    OfficeHours(weekday=WEEKDAYS[r["weekday"].lower()], opens=o, closes=c)))
+                apply.append(
+                    lambda r=row, o=opens, c=closes: db.session.add(
+                        OfficeHours(weekday=WEEKDAYS[r["weekday"].lower()], opens=o, closes=c)
+                    )
+                )
         elif kind == "residents":
             phone = to_e164(row["phone"])
             if phone is None:
@@ -202,8 +228,9 @@ def _staff(row: dict[str, str], teams: dict[str, Team], staff: dict[str, Staff],
     username = row["username"].lower()
     person = staff.get(username)
     if person is None:
-        person = staff[username] = accounts.create_staff(username=username, name=row["name"],
-                                                         role=row["role"].lower(), actor=actor)
+        person = staff[username] = accounts.create_staff(
+            username=username, name=row["name"], role=row["role"].lower(), actor=actor
+        )
     person.name = row["name"]
     person.role = row["role"].lower()
     person.team = teams[row["team"]] if row.get("team") else None
@@ -224,8 +251,10 @@ def _resident(row: dict[str, str], phone: str, villages: dict[str, Village]) -> 
     resident.village_id = village.id
     resident.village = village.name
     # Open requests nobody routed yet follow the resident to their village's team.
-    for ticket in db.session.scalars(select(Ticket).where(
-            Ticket.phone == phone, Ticket.village_id.is_(None),
-            Ticket.status.in_(TicketStatus.open_values()))):
+    for ticket in db.session.scalars(
+        select(Ticket).where(
+            Ticket.phone == phone, Ticket.village_id.is_(None), Ticket.status.in_(TicketStatus.open_values())
+        )
+    ):
         ticket.village_id = village.id
         ticket.team_id = village.team_id

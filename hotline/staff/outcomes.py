@@ -61,16 +61,22 @@ def next_retry_time(attempt: int, now: datetime) -> datetime:
     if attempt <= 1:
         return now + timedelta(hours=float(settings["first_delay_hours"]))
     local_now = now.astimezone(_tz())
-    morning = datetime.combine(local_now.date() + timedelta(days=1), _hhmm(settings["next_morning"]),
-                               tzinfo=_tz())
+    morning = datetime.combine(
+        local_now.date() + timedelta(days=1), _hhmm(settings["next_morning"]), tzinfo=_tz()
+    )
     return morning
 
 
 def resolve(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str = "web") -> Ticket:
     _check_worker(ticket, staff)
     _close(ticket, TicketStatus.RESOLVED, Outcome.RESOLVED)
-    add_event(ticket, "outcome", f"resolved by {staff.name}" + (f": {note}" if note else ""),
-              data={"outcome": Outcome.RESOLVED, "via": via}, actor=staff.username)
+    add_event(
+        ticket,
+        "outcome",
+        f"resolved by {staff.name}" + (f": {note}" if note else ""),
+        data={"outcome": Outcome.RESOLVED, "via": via},
+        actor=staff.username,
+    )
     add_job(f"staff-sms-resolved-{ticket.id}", f"{JOBS}.send_sms", ticket.id, "staff_resolved", "resolved")
     audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.RESOLVED, via=via)
     db.session.commit()
@@ -86,10 +92,20 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
     data = {"outcome": Outcome.NO_ANSWER, "attempt": attempt, "via": via}
     if attempt >= max_attempts:
         _close(ticket, TicketStatus.RESOLVED, Outcome.UNREACHABLE)
-        add_event(ticket, "outcome", f"no answer (try {attempt} of {max_attempts}); SMS asks the "
-                  "resident to call the hotline", data=data, actor=staff.username)
-        add_job(f"staff-sms-unreachable-{ticket.id}", f"{JOBS}.send_sms", ticket.id,
-                "staff_unreachable", "unreachable")
+        add_event(
+            ticket,
+            "outcome",
+            f"no answer (try {attempt} of {max_attempts}); SMS asks the resident to call the hotline",
+            data=data,
+            actor=staff.username,
+        )
+        add_job(
+            f"staff-sms-unreachable-{ticket.id}",
+            f"{JOBS}.send_sms",
+            ticket.id,
+            "staff_unreachable",
+            "unreachable",
+        )
     else:
         when = next_retry_time(attempt, utcnow())
         ticket.next_attempt_at = when
@@ -98,8 +114,14 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
         ticket.status = TicketStatus.OPEN
         ticket.outcome = Outcome.NO_ANSWER
         data["retry_at"] = when.isoformat()
-        add_event(ticket, "outcome", f"no answer (try {attempt} of {max_attempts}); back in the queue "
-                  f"at {when.astimezone(_tz()):%d/%m %H:%M}", data=data, actor=staff.username)
+        add_event(
+            ticket,
+            "outcome",
+            f"no answer (try {attempt} of {max_attempts}); back in the queue "
+            f"at {when.astimezone(_tz()):%d/%m %H:%M}",
+            data=data,
+            actor=staff.username,
+        )
         schedule(f"retry-{ticket.id}-{attempt}", when, f"{JOBS}.return_to_queue", ticket.id, attempt)
     if note:
         add_event(ticket, "note", note, actor=staff.username)
@@ -111,12 +133,20 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
 def return_to_queue(ticket_id: int, attempt: int) -> bool:
     """The scheduled retry: the request shows in the queue again (once per attempt)."""
     ticket = db.session.get(Ticket, ticket_id)
-    if (ticket is None or ticket.status not in TicketStatus.open_values()
-            or ticket.attempts != attempt or ticket.next_attempt_at is None):
+    if (
+        ticket is None
+        or ticket.status not in TicketStatus.open_values()
+        or ticket.attempts != attempt
+        or ticket.next_attempt_at is None
+    ):
         return False
     ticket.next_attempt_at = None
-    add_event(ticket, "retry_due", f"back in the queue for callback try {attempt + 1}",
-              data={"attempt": attempt + 1})
+    add_event(
+        ticket,
+        "retry_due",
+        f"back in the queue for callback try {attempt + 1}",
+        data={"attempt": attempt + 1},
+    )
     db.session.commit()
     return True
 
@@ -124,15 +154,27 @@ def return_to_queue(ticket_id: int, attempt: int) -> bool:
 def wrong_number(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str = "web") -> Ticket:
     _check_worker(ticket, staff)
     _close(ticket, TicketStatus.CANCELLED, Outcome.WRONG_NUMBER)
-    add_event(ticket, "outcome", "wrong number" + (f": {note}" if note else ""),
-              data={"outcome": Outcome.WRONG_NUMBER, "via": via}, actor=staff.username)
+    add_event(
+        ticket,
+        "outcome",
+        "wrong number" + (f": {note}" if note else ""),
+        data={"outcome": Outcome.WRONG_NUMBER, "via": via},
+        actor=staff.username,
+    )
     audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.WRONG_NUMBER, via=via)
     db.session.commit()
     return ticket
 
 
-def book_visit(ticket: Ticket, staff: Staff, visit_on: date, volunteer: Staff, note: str | None = None,
-               *, via: str = "web") -> HomeVisit:
+def book_visit(
+    ticket: Ticket,
+    staff: Staff,
+    visit_on: date,
+    volunteer: Staff,
+    note: str | None = None,
+    *,
+    via: str = "web",
+) -> HomeVisit:
     """Book a home visit: SMS to the resident now and the day before, SMS to the volunteer."""
     _check_worker(ticket, staff)
     today = utcnow().astimezone(_tz()).date()
@@ -147,19 +189,38 @@ def book_visit(ticket: Ticket, staff: Staff, visit_on: date, volunteer: Staff, n
     ticket.claimed_at = ticket.claimed_at or utcnow()
     ticket.status = TicketStatus.IN_PROGRESS
     db.session.flush()
-    add_event(ticket, "visit_booked", f"home visit on {visit_on:%d/%m/%Y} by {volunteer.name}"
-              + (f": {note}" if note else ""),
-              data={"visit_id": visit.id, "visit_on": visit_on.isoformat(), "volunteer": volunteer.username,
-                    "via": via}, actor=staff.username)
-    add_job(f"staff-sms-visit-{visit.id}", f"{JOBS}.send_sms", ticket.id, "visit_booked",
-            f"visit-booked-{visit.id}")
+    add_event(
+        ticket,
+        "visit_booked",
+        f"home visit on {visit_on:%d/%m/%Y} by {volunteer.name}" + (f": {note}" if note else ""),
+        data={
+            "visit_id": visit.id,
+            "visit_on": visit_on.isoformat(),
+            "volunteer": volunteer.username,
+            "via": via,
+        },
+        actor=staff.username,
+    )
+    add_job(
+        f"staff-sms-visit-{visit.id}",
+        f"{JOBS}.send_sms",
+        ticket.id,
+        "visit_booked",
+        f"visit-booked-{visit.id}",
+    )
     add_job(f"staff-sms-volunteer-{visit.id}", f"{JOBS}.notify_volunteer", visit.id)
-    remind_at = datetime.combine(visit_on - timedelta(days=1), _hhmm(rules()["visit_reminder_time"]),
-                                 tzinfo=_tz())
+    remind_at = datetime.combine(
+        visit_on - timedelta(days=1), _hhmm(rules()["visit_reminder_time"]), tzinfo=_tz()
+    )
     if remind_at > utcnow():
         schedule(f"visit-reminder-{visit.id}", remind_at, f"{JOBS}.visit_reminder", visit.id)
-    audit.record(staff.username, "visit_booked", ticket.code, visit_on=visit_on.isoformat(),
-                 volunteer=volunteer.username)
+    audit.record(
+        staff.username,
+        "visit_booked",
+        ticket.code,
+        visit_on=visit_on.isoformat(),
+        volunteer=volunteer.username,
+    )
     db.session.commit()
     return visit
 
@@ -174,8 +235,13 @@ def transfer(
     ticket.claimed_at = None
     ticket.status = TicketStatus.OPEN
     ticket.outcome = Outcome.TRANSFERRED
-    add_event(ticket, "transferred", f"transferred to {team.name}" + (f": {note}" if note else ""),
-              data={"from": previous, "to": team.code, "via": via}, actor=staff.username)
+    add_event(
+        ticket,
+        "transferred",
+        f"transferred to {team.name}" + (f": {note}" if note else ""),
+        data={"from": previous, "to": team.code, "via": via},
+        actor=staff.username,
+    )
     audit.record(staff.username, "transfer", ticket.code, to=team.code, previous=previous)
     db.session.commit()
     return ticket
@@ -196,8 +262,13 @@ def set_village(ticket: Ticket, staff: Staff, village: Village) -> None:
     access.check_can_see(staff, ticket)
     ticket.village_id = village.id
     ticket.team_id = village.team_id
-    add_event(ticket, "routed", f"village set to {village.name}", data={"village": village.code},
-              actor=staff.username)
+    add_event(
+        ticket,
+        "routed",
+        f"village set to {village.name}",
+        data={"village": village.code},
+        actor=staff.username,
+    )
     audit.record(staff.username, "set_village", ticket.code, village=village.code)
     db.session.commit()
 
@@ -217,12 +288,20 @@ def start_callback(ticket: Ticket, staff: Staff) -> dict:
     if not ticket.phone:
         raise ClaimError("no_number", "the resident's number is unknown")
     if twilio_client() is None or not staff.phone:
-        return {"mode": "manual", "dial": ticket.phone,
-                "reason": "no_twilio" if staff.phone else "no_staff_phone"}
+        return {
+            "mode": "manual",
+            "dial": ticket.phone,
+            "reason": "no_twilio" if staff.phone else "no_staff_phone",
+        }
     key = uuid.uuid4().hex[:12]
     add_job(f"staff-callback-{ticket.id}-{key}", f"{JOBS}.place_callback", ticket.id, staff.id, key)
-    add_event(ticket, "callback_requested", f"{staff.name} is calling back through the hotline",
-              data={"key": key, "staff": staff.username}, actor=staff.username)
+    add_event(
+        ticket,
+        "callback_requested",
+        f"{staff.name} is calling back through the hotline",
+        data={"key": key, "staff": staff.username},
+        actor=staff.username,
+    )
     audit.record(staff.username, "callback", ticket.code)
     db.session.commit()
     return {"mode": "twilio", "staff_phone": staff.phone, "key": key}

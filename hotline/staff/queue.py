@@ -51,8 +51,10 @@ class QueueFilters:
         status = args.get("status") or "active"
         return cls(
             status=status if status in STATUS_FILTERS else "active",
-            team_id=as_int("team"), village_id=as_int("village"),
-            topic=args.get("topic") or None, channel=args.get("channel") or None,
+            team_id=as_int("team"),
+            village_id=as_int("village"),
+            topic=args.get("topic") or None,
+            channel=args.get("channel") or None,
             page=max(as_int("page") or 1, 1),
         )
 
@@ -102,7 +104,8 @@ def queue_page(staff: Staff, filters: QueueFilters, page_size: int = PAGE_SIZE) 
     urgency = urgency_expression().label("urgency")
     closed = filters.status in ("resolved", "cancelled")
     order = (
-        [Ticket.closed_at.desc(), Ticket.id.desc()] if closed
+        [Ticket.closed_at.desc(), Ticket.id.desc()]
+        if closed
         else [urgency.desc(), Ticket.created_at, Ticket.id]
     )
     rows = db.session.execute(
@@ -114,12 +117,18 @@ def queue_page(staff: Staff, filters: QueueFilters, page_size: int = PAGE_SIZE) 
         .offset((page - 1) * page_size)
     ).all()
     return QueuePage(
-        tickets=[row[0] for row in rows], total=total, page=page, pages=pages, now=now,
+        tickets=[row[0] for row in rows],
+        total=total,
+        page=page,
+        pages=pages,
+        now=now,
         urgency={row[0].id: row[1] for row in rows},
     )
 
 
 def topics() -> list[str]:
-    return list(db.session.scalars(
-        select(Ticket.topic).where(Ticket.topic.is_not(None)).distinct().order_by(Ticket.topic)
-    ))
+    return list(
+        db.session.scalars(
+            select(Ticket.topic).where(Ticket.topic.is_not(None)).distinct().order_by(Ticket.topic)
+        )
+    )

@@ -55,8 +55,13 @@ class ReportParams:
             start, end = end, start
         by = args.get("by", "none")
         period = args.get("period", "week")
-        return cls(start=start, end=end, by=by if by in DIMENSIONS else "none",
-                   period=period if period in PERIODS else "week", staff=staff)
+        return cls(
+            start=start,
+            end=end,
+            by=by if by in DIMENSIONS else "none",
+            period=period if period in PERIODS else "week",
+            staff=staff,
+        )
 
 
 @dataclass
@@ -96,8 +101,16 @@ def build(params: ReportParams) -> Report:
     team = aliased(Team)
     village = aliased(Village)
     query = (
-        select(Ticket.created_at, Ticket.closed_at, Ticket.due_at, Ticket.status, Ticket.topic,
-               Ticket.channel, team.name, village.name)
+        select(
+            Ticket.created_at,
+            Ticket.closed_at,
+            Ticket.due_at,
+            Ticket.status,
+            Ticket.topic,
+            Ticket.channel,
+            team.name,
+            village.name,
+        )
         .outerjoin(team, team.id == Ticket.team_id)
         .outerjoin(village, village.id == Ticket.village_id)
         .where(Ticket.created_at >= since, Ticket.created_at < until)
@@ -108,8 +121,13 @@ def build(params: ReportParams) -> Report:
             query = query.where(limit)
     groups: dict[tuple[str, str], Row] = {}
     totals = Row("total", "total")
-    dims = {"none": lambda r: "", "team": lambda r: r[6] or "—", "village": lambda r: r[7] or "—",
-            "topic": lambda r: r[4] or "—", "channel": lambda r: r[5]}
+    dims = {
+        "none": lambda r: "",
+        "team": lambda r: r[6] or "—",
+        "village": lambda r: r[7] or "—",
+        "topic": lambda r: r[4] or "—",
+        "channel": lambda r: r[5],
+    }
     key_of = dims[params.by]
     for r in db.session.execute(query):
         created, closed, due, status = r[0], r[1], r[2], r[3]
@@ -122,15 +140,24 @@ def build(params: ReportParams) -> Report:
             target.processed += processed
             target.on_time += on_time
     rows = [groups[k] for k in sorted(groups)]
-    return Report(params=params, rows=rows, totals=totals,
-                  target_hours=float(current_app.config["STAFF_ON_TIME_HOURS"]))
+    return Report(
+        params=params, rows=rows, totals=totals, target_hours=float(current_app.config["STAFF_ON_TIME_HOURS"])
+    )
 
 
 def as_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["period", report.params.by if report.params.by != "none" else "group",
-                     "received", "processed", "on_time", "on_time_share"])
+    writer.writerow(
+        [
+            "period",
+            report.params.by if report.params.by != "none" else "group",
+            "received",
+            "processed",
+            "on_time",
+            "on_time_share",
+        ]
+    )
     for row in [*report.rows, report.totals]:
         share = "" if row.on_time_share is None else f"{row.on_time_share:.4f}"
         writer.writerow([row.period, row.group, row.received, row.processed, row.on_time, share])
@@ -152,21 +179,29 @@ def bar_chart_svg(report: Report, width: int = 760, height: int = 240) -> str:
     pad, base = 36, height - 36
     slot = (width - pad - 10) / len(periods)
     bar = max(min(slot / 3, 40), 2)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'class="chart" aria-label="received and processed per period">',
-             f'<line x1="{pad}" y1="{base}" x2="{width - 5}" y2="{base}" stroke="#555"/>',
-             f'<text x="4" y="16" font-size="11">{top}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'class="chart" aria-label="received and processed per period">',
+        f'<line x1="{pad}" y1="{base}" x2="{width - 5}" y2="{base}" stroke="#555"/>',
+        f'<text x="4" y="16" font-size="11">{top}</text>',
+    ]
     for i, period in enumerate(periods):
         received, processed, on_time = per_period[period]
         x = pad + i * slot + slot / 2 - bar
         for j, (value, colour) in enumerate(((received, "#2a6fb0"), (processed, "#3a9b5c"))):
             h = (base - 20) * value / top
-            parts.append(f'<rect x="{x + j * bar:.1f}" y="{base - h:.1f}" width="{bar - 1:.1f}" '
-                         f'height="{h:.1f}" fill="{colour}"><title>{escape(period)}: {value}</title></rect>')
+            parts.append(
+                f'<rect x="{x + j * bar:.1f}" y="{base - h:.1f}" width="{bar - 1:.1f}" '
+                f'height="{h:.1f}" fill="{colour}"><title>{escape(period)}: {value}</title></rect>'
+            )
         share = f"{100 * on_time / processed:.0f}%" if processed else ""
-        parts.append(f'<text x="{x + bar:.1f}" y="{base + 14}" font-size="10" text-anchor="middle">'
-                     f'{escape(period)}</text>')
-        parts.append(f'<text x="{x + bar:.1f}" y="{base + 28}" font-size="10" text-anchor="middle" '
-                     f'fill="#3a9b5c">{share}</text>')
+        parts.append(
+            f'<text x="{x + bar:.1f}" y="{base + 14}" font-size="10" text-anchor="middle">'
+            f"{escape(period)}</text>"
+        )
+        parts.append(
+            f'<text x="{x + bar:.1f}" y="{base + 28}" font-size="10" text-anchor="middle" '
+            f'fill="#3a9b5c">{share}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -18,13 +18,18 @@ def local(now: datetime) -> datetime:
 
 def in_office_hours(now: datetime) -> bool:
     here = local(now)
-    return db.session.scalar(
-        select(OfficeHours.id).where(
-            OfficeHours.weekday == here.weekday(),
-            OfficeHours.opens <= here.time(),
-            OfficeHours.closes > here.time(),
-        ).limit(1)
-    ) is not None
+    return (
+        db.session.scalar(
+            select(OfficeHours.id)
+            .where(
+                OfficeHours.weekday == here.weekday(),
+                OfficeHours.opens <= here.time(),
+                OfficeHours.closes > here.time(),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def on_duty_numbers(now: datetime) -> list[str]:

@@ -17,7 +17,7 @@ from ..tickets import get_by_code
 from . import access, claims, outcomes
 from .directory import staff_by_phone
 from .roster import local
-from .rules import rules
+from .rules import plain_sms, rules
 
 _DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2,4}))?$")
 
@@ -32,13 +32,7 @@ def fold(text: str) -> str:
 def reply(name: str, staff: Staff, **values: str) -> str:
     texts = rules()["sms_replies"][name]
     text = texts.get(staff.language) or texts["vi"]
-    return _gsm(text.format(**values))
-
-
-def _gsm(text: str) -> str:
-    text = text.replace("đ", "d").replace("Đ", "D")
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return text[:160]
+    return plain_sms(text.format(**values))
 
 
 def parse_visit_date(raw: str, today: date) -> date | None:
@@ -78,7 +72,7 @@ def handle_staff_sms(phone_e164: str, text: str) -> str | None:
         return None
     spec = rules()["sms_commands"][command]
     if len(words) < 2 or (command == "visit" and len(words) < 3):
-        return _gsm(spec["usage"].get(staff.language) or spec["usage"]["vi"])
+        return plain_sms(spec["usage"].get(staff.language) or spec["usage"]["vi"])
     code = words[1]
     ticket = get_by_code(code)
     if ticket is None:

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..messaging import TransientSendError, render_sms, twilio_client
 from ..models import HomeVisit, Staff, Ticket
 from ..tickets import add_event
+from .rules import plain_sms
 
 
 def _done(ticket: Ticket, kinds: tuple[str, ...], key: str) -> bool:
@@ -46,8 +47,9 @@ def place_callback(ticket_id: int, staff_id: int, key: str) -> str:
     else:
         hotline = current_app.config["PHONE_NUMBER"]
         try:
-            call = client.calls.create(to=staff.phone, from_=hotline,
-                                       twiml=bridge_twiml(ticket.phone, hotline))
+            call = client.calls.create(
+                to=staff.phone, from_=hotline, twiml=bridge_twiml(ticket.phone, hotline)
+            )
         except TwilioRestException as error:
             if error.status >= 500 or error.status == 429:
                 raise TransientSendError(f"Twilio answered {error.status}") from error
@@ -71,17 +73,24 @@ def notify_volunteer(visit_id: int) -> str:
     if _done(ticket, ("staff_sms_sent", "staff_sms_not_sent", "staff_sms_failed"), key):
         return "already_done"
     village = ticket.village.name if ticket.village else "?"
-    body = render_sms("visit_volunteer", volunteer.language, code=ticket.code,
-                      date=f"{visit.visit_on:%d/%m}", phone=ticket.phone or "?", village=village)
-    body = body[:160]
+    body = render_sms(
+        "visit_volunteer",
+        volunteer.language,
+        code=ticket.code,
+        date=f"{visit.visit_on:%d/%m}",
+        phone=ticket.phone or "?",
+        village=village,
+    )
+    body = plain_sms(body)
     data: dict[str, Any] = {"key": key, "to": volunteer.phone, "body": body}
     client = twilio_client()
     if not volunteer.phone or client is None:
         kind, message = "staff_sms_not_sent", f"volunteer {volunteer.name} not texted: no phone or provider"
     else:
         try:
-            sent = client.messages.create(to=volunteer.phone, from_=current_app.config["PHONE_NUMBER"],
-                                          body=body)
+            sent = client.messages.create(
+                to=volunteer.phone, from_=current_app.config["PHONE_NUMBER"], body=body
+            )
         except TwilioRestException as error:
             if error.status >= 500 or error.status == 429:
                 raise TransientSendError(f"Twilio answered {error.status}") from error

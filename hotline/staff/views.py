@@ -50,8 +50,9 @@ def template_globals() -> dict:
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error: CSRFError):
-    return render_template("staff/error.html", message=_("The form expired. Reload the page and try "
-                                                         "again.")), 400
+    return render_template(
+        "staff/error.html", message=_("The form expired. Reload the page and try again.")
+    ), 400
 
 
 @bp.errorhandler(access.Forbidden)
@@ -85,11 +86,15 @@ def ticket_or_404(code: str) -> Ticket:
 def login():
     if request.method == "POST":
         try:
-            staff = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""),
-                                          request.remote_addr)
+            staff = accounts.authenticate(
+                request.form.get("username", ""), request.form.get("password", ""), request.remote_addr
+            )
         except accounts.LoginRefused as refused:
-            message = (_("Too many failed attempts. Wait a few minutes and try again.") if refused.throttled
-                       else _("Wrong username or password."))
+            message = (
+                _("Too many failed attempts. Wait a few minutes and try again.")
+                if refused.throttled
+                else _("Wrong username or password.")
+            )
             return render_template("staff/login.html", error=message), 429 if refused.throttled else 401
         session.clear()
         login_user(staff)
@@ -124,8 +129,12 @@ def set_language():
 def queue():
     filters = QueueFilters.from_args(request.args)
     page = queue_page(current_user, filters)
-    context = dict(page=page, filters=filters, status_filters=STATUS_FILTERS,
-                   refresh=current_app.config["STAFF_QUEUE_REFRESH_SECONDS"])
+    context = dict(
+        page=page,
+        filters=filters,
+        status_filters=STATUS_FILTERS,
+        refresh=current_app.config["STAFF_QUEUE_REFRESH_SECONDS"],
+    )
     if request.args.get("partial"):
         return render_template("staff/_queue_rows.html", **context)
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
@@ -160,14 +169,20 @@ def ticket(code: str):
     visits = db.session.scalars(
         select(HomeVisit).where(HomeVisit.ticket_id == ticket.id).order_by(HomeVisit.id)
     ).all()
-    teammates = db.session.scalars(
-        select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)
-    ).all()
+    teammates = db.session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)).all()
     teammates = [s for s in teammates if access.can_see(s, ticket)]
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
     villages = db.session.scalars(select(Village).order_by(Village.name)).all()
-    return render_template("staff/ticket.html", ticket=ticket, voice_messages=voice_messages, visits=visits,
-                           teammates=teammates, teams=teams, villages=villages, today=date.today())
+    return render_template(
+        "staff/ticket.html",
+        ticket=ticket,
+        voice_messages=voice_messages,
+        visits=visits,
+        teammates=teammates,
+        teams=teams,
+        villages=villages,
+        today=date.today(),
+    )
 
 
 def _back(ticket: Ticket):
@@ -317,8 +332,13 @@ def callback(code: str):
     if result["mode"] == "manual":
         flash(_("Dial %(number)s by hand.", number=result["dial"]), "dial")
     else:
-        flash(_("The hotline is calling your phone %(phone)s; pick up to be connected.",
-                phone=result["staff_phone"]), "ok")
+        flash(
+            _(
+                "The hotline is calling your phone %(phone)s; pick up to be connected.",
+                phone=result["staff_phone"],
+            ),
+            "ok",
+        )
     return _back(ticket)
 
 
@@ -330,8 +350,9 @@ def callback(code: str):
 def report_page():
     params = reports.ReportParams.from_args(request.args, current_user)
     report = reports.build(params)
-    return render_template("staff/reports.html", report=report, params=params,
-                           chart=reports.bar_chart_svg(report))
+    return render_template(
+        "staff/reports.html", report=report, params=params, chart=reports.bar_chart_svg(report)
+    )
 
 
 @bp.get("/reports.csv")
@@ -340,8 +361,9 @@ def report_csv():
     params = reports.ReportParams.from_args(request.args, current_user)
     body = reports.as_csv(reports.build(params))
     name = f"hotline-report-{params.start:%Y%m%d}-{params.end:%Y%m%d}-{params.by}-{params.period}.csv"
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"}
+    )
 
 
 # --- settings (admins) ---------------------------------------------------------------
@@ -386,8 +408,12 @@ def admin_staff(staff_id: int):
         return redirect(url_for("staff.admin"))
     if role not in {r.value for r in Role}:
         abort(400)
-    changes = {"role": role, "team": team.code if team else None, "phone": phone,
-               "active": request.form.get("active") == "1"}
+    changes = {
+        "role": role,
+        "team": team.code if team else None,
+        "phone": phone,
+        "active": request.form.get("active") == "1",
+    }
     person.role, person.team_id, person.phone = role, team.id if team else None, phone
     person.active = changes["active"]
     audit.record(current_user.username, "staff_changed", person.username, **changes)
