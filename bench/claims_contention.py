@@ -82,8 +82,10 @@ def main() -> None:
         double = sum(1 for count in claimed.values() if count > 1)
         print(f"{args.db}: {args.requests} requests")
         print(f"  1 claimer:   {n1 / alone:7.0f} claims/s ({n1} in {alone:.2f} s)")
-        print(f"  {args.claimers} claimers: {n / together:7.0f} claims/s ({n} in {together:.2f} s), "
-              f"{n / together / (n1 / alone):.2f}x the single claimer; double claims: {double}")
+        print(
+            f"  {args.claimers} claimers: {n / together:7.0f} claims/s ({n} in {together:.2f} s), "
+            f"{n / together / (n1 / alone):.2f}x the single claimer; double claims: {double}"
+        )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,13 @@ def bench_app(kind: str, **config):
             url = f"{POSTGRES_SERVER}/{name}"
         else:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        config = {"DATA_DIR": tmp, "DATABASE_URL": url, "TWILIO_AUTH_TOKEN": "bench",
-                  "SESSION_COOKIE_SECURE": False, **config}
+        config = {
+            "DATA_DIR": tmp,
+            "DATABASE_URL": url,
+            "TWILIO_AUTH_TOKEN": "bench",
+            "SESSION_COOKIE_SECURE": False,
+            **config,
+        }
         app = create_app(config)
         app.config["BENCH_CONFIG"] = config  # so other processes can build the same app
         try:
@@ -61,8 +66,16 @@ def seed(requests: int, teams: int = 23, claimers: int = 1, password: str | None
     db.session.add_all(team_rows + villages)
     db.session.flush()
     admin = accounts.create_staff(username="admin", name="Admin", role=Role.ADMIN, password=password)
-    people = [accounts.create_staff(username=f"v{i:02d}", name=f"Volunteer {i}", role=Role.VOLUNTEER,
-                                    team_id=team_rows[0].id, password=password) for i in range(claimers)]
+    people = [
+        accounts.create_staff(
+            username=f"v{i:02d}",
+            name=f"Volunteer {i}",
+            role=Role.VOLUNTEER,
+            team_id=team_rows[0].id,
+            password=password,
+        )
+        for i in range(claimers)
+    ]
     db.session.commit()
     now = utcnow()
     from datetime import timedelta
@@ -71,14 +84,24 @@ def seed(requests: int, teams: int = 23, claimers: int = 1, password: str | None
     for i in range(requests):
         created = now - timedelta(minutes=i)
         team = i % teams
-        rows.append({
-            "code": f"{1000000 + i}", "phone": f"+8491{i:07d}", "channel": "sms" if i % 3 == 0 else "voice",
-            "reason": REASONS[i % len(REASONS)], "topic": TOPICS[i % len(TOPICS)], "status": "open",
-            "created_at": created, "updated_at": created, "due_at": created + timedelta(hours=48),
-            "team_id": team_rows[team].id, "village_id": villages[team].id, "attempts": i % 3,
-            "elderly": i % 11 == 0,
-        })
+        rows.append(
+            {
+                "code": f"{1000000 + i}",
+                "phone": f"+8491{i:07d}",
+                "channel": "sms" if i % 3 == 0 else "voice",
+                "reason": REASONS[i % len(REASONS)],
+                "topic": TOPICS[i % len(TOPICS)],
+                "status": "open",
+                "created_at": created,
+                "updated_at": created,
+                "due_at": created + timedelta(hours=48),
+                "team_id": team_rows[team].id,
+                "village_id": villages[team].id,
+                "attempts": i % 3,
+                "elderly": i % 11 == 0,
+            }
+        )
     for start in range(0, len(rows), 2000):
-        db.session.execute(insert(Ticket), rows[start:start + 2000])
+        db.session.execute(insert(Ticket), rows[start : start + 2000])
     db.session.commit()
     return {"admin": admin.id, "people": [p.id for p in people], "team": team_rows[0].id}

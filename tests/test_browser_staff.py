@@ -16,12 +16,18 @@ from werkzeug.serving import make_server
 
 from hotline.extensions import db
 from hotline.models import Ticket, utcnow
-from tests.staff_fixtures import PASSWORD
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
+from tests.staff_fixtures import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = Path(__file__).resolve().parent.parent / "bench" / "screenshots"
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")

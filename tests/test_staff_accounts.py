@@ -177,3 +177,28 @@ def test_users_create(app, runner, world):
     assert result.exit_code == 0, result.output
     hoa = accounts.authenticate("hoa", "long-enough-pw", None)
     assert hoa.role == "lead" and hoa.phone == "+84912333444"
+
+
+def test_admins_import_csv_from_the_browser_all_or_nothing(app, world, login):
+    import io
+
+    admin = login("admin")
+    bad = io.BytesIO("code,name,team\nV09,Thôn 9,T01\nV10,Thôn 10,T77\n".encode())
+    page = admin.post(
+        "/staff/admin/import",
+        data={"kind": "villages", "file": (bad, "v.csv")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Chưa nhập gì: 1 dòng lỗi." in page and "row 3, column &#34;team&#34;: no team with code" in page
+    assert db.session.scalar(select(Village).where(Village.code == "V09")) is None
+    good = io.BytesIO("code,name,team\nV09,Thôn 9,T01\n".encode())
+    page = admin.post(
+        "/staff/admin/import",
+        data={"kind": "villages", "file": (good, "v.csv")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Đã nhập 1 dòng." in page
+    assert db.session.scalar(select(Village).where(Village.code == "V09")).team.code == "T01"
+    assert login("thu").post("/staff/admin/import", data={"kind": "teams"}).status_code == 403

@@ -49,7 +49,9 @@ def test_claim_done_and_visit_by_sms(world):
     assert handle_staff_sms(LAN, f"xong {ticket.code}") == f"Da ghi yeu cau {ticket.code}: da xong. Cam on!"
     db.session.expire_all()
     done = db.session.get(Ticket, ticket.id)
-    assert done.status == "resolved" and [e.data.get("via") for e in done.events if e.kind == "outcome"] == ["sms"]
+    assert done.status == "resolved" and [e.data.get("via") for e in done.events if e.kind == "outcome"] == [
+        "sms"
+    ]
     assert handle_staff_sms(LAN, f"XONG {ticket.code}") == f"Yeu cau {ticket.code} da dong."
 
 
@@ -82,11 +84,13 @@ def test_visit_dates_roll_to_next_year():
 def test_directory_and_on_duty_numbers(world):
     assert staff_by_phone("0911 000 001").username == "lan"
     assert staff_by_phone("+84999999999") is None
-    db.session.add_all([
-        OfficeHours(weekday=0, opens=time(7, 30), closes=time(11, 30)),
-        RosterShift(staff=world.vol_a2, weekday=0, starts=time(7, 30), ends=time(9, 30), position=2),
-        RosterShift(staff=world.vol_a, weekday=0, starts=time(7, 30), ends=time(11, 30), position=1),
-    ])
+    db.session.add_all(
+        [
+            OfficeHours(weekday=0, opens=time(7, 30), closes=time(11, 30)),
+            RosterShift(staff=world.vol_a2, weekday=0, starts=time(7, 30), ends=time(9, 30), position=2),
+            RosterShift(staff=world.vol_a, weekday=0, starts=time(7, 30), ends=time(11, 30), position=1),
+        ]
+    )
     db.session.commit()
     monday_8am_local = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 08:00 in Asia/Ho_Chi_Minh
     assert on_duty_numbers(monday_8am_local) == [LAN, "+84911000003"]

@@ -66,6 +66,8 @@ def authenticate(username: str, password: str, ip: str | None) -> Staff:
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
+        stale = utcnow() - timedelta(minutes=int(current_app.config["STAFF_LOGIN_WINDOW_MINUTES"]))
+        db.session.execute(delete(LoginFailure).where(LoginFailure.created_at < stale))
         db.session.add(LoginFailure(username=username[:64], ip=ip))
         audit.record(username[:64] or "?", "login_failed")
         db.session.commit()

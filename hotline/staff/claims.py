@@ -68,19 +68,20 @@ def _locked_claim(ticket_id: int, staff: Staff) -> bool:
 
 
 def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
-    """Give `ticket` to `staff` if nobody has it; commits. Raises ClaimError otherwise."""
+    """Give `ticket` to `staff` if nobody has it. Raises ClaimError otherwise.
+
+    Commits either way (with whatever the caller has pending, e.g. the SMS pipeline's
+    inbound message), which also ends the SQLite write lock the conditional UPDATE took."""
     access.check_can_see(staff, ticket)
     ticket_id = ticket.id
     if ticket.assignee_id == staff.id and _open(ticket):
         return ClaimResult(ticket, already_yours=True)
-    # Any read so far ends here: on SQLite the UPDATE must open the write transaction.
-    db.session.rollback()
     if db.engine.dialect.name == "postgresql":
         won = _locked_claim(ticket_id, staff)
     else:
         won = _conditional_claim(ticket_id, staff)
     if not won:
-        db.session.rollback()
+        db.session.commit()
         fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
         if not _open(fresh):
             raise ClaimError("closed", "request is closed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -34,7 +35,7 @@ def import_command(kind: str, path: Path) -> None:
     text = path.read_text(encoding="utf-8-sig")
     rows_total = max(text.count("\n") - 1, 0)
     try:
-        stderr = click.get_text_stream("stderr")
+        stderr = sys.stderr
         with click.progressbar(length=rows_total, label=f"checking {path.name}", file=stderr) as bar:
 
             def progress(rows):

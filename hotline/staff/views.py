@@ -372,13 +372,43 @@ def report_csv():
 @bp.get("/admin")
 @admin_required
 def admin():
+    from .importer import COLUMNS
+
     return render_template(
         "staff/admin.html",
         teams=db.session.scalars(select(Team).order_by(Team.name)).all(),
         villages=db.session.scalars(select(Village).order_by(Village.name)).all(),
         people=db.session.scalars(select(Staff).order_by(Staff.username)).all(),
         audit_entries=db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all(),
+        import_kinds=list(COLUMNS),
     )
+
+
+@bp.post("/admin/import")
+@admin_required
+def admin_import():
+    """The same all-or-nothing CSV import as `hotline import`, from the browser."""
+    from .importer import COLUMNS, ImportFailed, import_csv
+
+    kind = request.form.get("kind", "")
+    upload = request.files.get("file")
+    if kind not in COLUMNS or upload is None or not upload.filename:
+        flash(_("Choose what to import and a CSV file."), "error")
+        return redirect(url_for("staff.admin"))
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        flash(_("The file is not UTF-8 text (save it as CSV UTF-8)."), "error")
+        return redirect(url_for("staff.admin"))
+    try:
+        count = import_csv(text, kind, actor=current_user.username)
+    except ImportFailed as failed:
+        flash(_("Nothing imported: %(count)s bad row(s).", count=len(failed.errors)), "error")
+        for error in failed.errors[:50]:
+            flash(str(error), "error")
+        return redirect(url_for("staff.admin"))
+    flash(_("Imported %(count)s row(s).", count=count), "ok")
+    return redirect(url_for("staff.admin"))
 
 
 @bp.post("/admin/village/<int:village_id>")
