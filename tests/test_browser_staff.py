@@ -1,11 +1,14 @@
 """The dashboard in a real headless Chromium (Debian's `chromium`, driven by Playwright):
 login, queue, claim, outcome, home visit booking, the report page, and the in-place refresh.
 
-Screenshots of the main pages go to bench/screenshots/ (kept with the sources).
+Screenshots of the main pages are taken on every run; they are kept in bench/screenshots/
+(committed) when HOTLINE_SAVE_SCREENSHOTS=1, otherwise in the test's temporary folder so a
+test run leaves the working tree clean.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from datetime import timedelta
@@ -28,9 +31,16 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SHOTS = Path(__file__).resolve().parent.parent / "bench" / "screenshots"
+KEPT_SHOTS = Path(__file__).resolve().parent.parent / "bench" / "screenshots"
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = KEPT_SHOTS if os.environ.get("HOTLINE_SAVE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture
@@ -77,8 +87,7 @@ def page_for(browser, server, username):
     return page
 
 
-def test_login_queue_claim_outcome_visit_and_report(world, server, browser):
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def test_login_queue_claim_outcome_visit_and_report(world, server, browser, shots):
     elderly = world.ticket(world.village_a, reason="missed_call", age_minutes=40, elderly=True, topic="vneid")
     callback = world.ticket(world.village_a, age_minutes=90, topic="bhyt")
     world.ticket(world.village_a, reason="sms", age_minutes=3000, topic="khai-sinh", channel="sms")
@@ -91,7 +100,7 @@ def test_login_queue_claim_outcome_visit_and_report(world, server, browser):
     login.fill("input[name=password]", "wrong password")
     login.click("button[type=submit]")
     assert "Sai tên đăng nhập hoặc mật khẩu." in login.inner_text("main")
-    login.screenshot(path=str(SHOTS / "01-login.png"))
+    login.screenshot(path=str(shots / "01-login.png"))
 
     page = page_for(browser, server, "lan")
     rows = page.locator("table.queue tbody tr")
@@ -99,7 +108,7 @@ def test_login_queue_claim_outcome_visit_and_report(world, server, browser):
     assert rows.nth(0).get_attribute("data-code") == elderly.code  # urgent first
     assert rows.nth(1).get_attribute("data-code") == callback.code
     assert "trễ" in rows.nth(2).inner_text()  # 50 h old: past the 48 h target
-    page.screenshot(path=str(SHOTS / "02-queue.png"), full_page=True)
+    page.screenshot(path=str(shots / "02-queue.png"), full_page=True)
 
     # The queue refreshes in place when a new request arrives (no reload).
     page.evaluate("window.__marker = 1")
@@ -121,7 +130,7 @@ def test_login_queue_claim_outcome_visit_and_report(world, server, browser):
     assert "Đã ghi kết quả." in page.inner_text("main")
     timeline = page.inner_text("#timeline")
     assert "hẹn đến nhà" in timeline and "Mang theo CCCD cũ" in timeline
-    page.screenshot(path=str(SHOTS / "03-request-visit.png"), full_page=True)
+    page.screenshot(path=str(shots / "03-request-visit.png"), full_page=True)
 
     # A second volunteer pressing claim on a taken request is told who has it.
     other = page_for(browser, server, "hung")
@@ -148,7 +157,7 @@ def test_login_queue_claim_outcome_visit_and_report(world, server, browser):
     assert report.inner_text("#total-processed") == "1"
     assert report.locator("svg.chart rect").count() >= 2
     assert all(url.startswith(server) for url in requested)
-    report.screenshot(path=str(SHOTS / "04-report.png"), full_page=True)
+    report.screenshot(path=str(shots / "04-report.png"), full_page=True)
 
     page.goto(f"{server}/staff/")
     page.select_option("select[name=status]", "mine")
@@ -156,8 +165,7 @@ def test_login_queue_claim_outcome_visit_and_report(world, server, browser):
     assert page.locator("tbody tr[data-code]").get_attribute("data-code") == elderly.code
 
 
-def test_english_dashboard(world, server, browser):
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def test_english_dashboard(world, server, browser, shots):
     world.ticket(world.village_a, topic="vneid")
     page = page_for(browser, server, "admin")
     page.click("button[value=en]")
@@ -165,4 +173,4 @@ def test_english_dashboard(world, server, browser):
     assert page.locator("h1").inner_text() == "Callback queue"
     page.goto(f"{server}/staff/admin")
     assert "Audit log" in page.inner_text("main")
-    page.screenshot(path=str(SHOTS / "05-settings-en.png"), full_page=True)
+    page.screenshot(path=str(shots / "05-settings-en.png"), full_page=True)

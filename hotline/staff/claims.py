@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import Staff, Ticket, TicketStatus, utcnow
+from ..models import Staff, Ticket, TicketEvent, TicketStatus, utcnow
 from ..tickets import add_event
 from . import access, audit
 from .queue import _status_clause, urgency_expression
@@ -103,14 +103,32 @@ def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
     return ClaimResult(fresh)
 
 
+def _record_claim(ticket_id: int, code: str, staff_id: int, name: str, username: str, via: str) -> None:
+    """The timeline line and audit row of a claim, written without loading the request's
+    timeline (the claim UPDATE already set updated_at)."""
+    db.session.add(
+        TicketEvent(
+            ticket_id=ticket_id,
+            kind="claimed",
+            message=f"claimed by {name}",
+            data={"staff": username, "via": via},
+            actor=username,
+            created_at=utcnow(),
+        )
+    )
+    audit.record(username, "claim", code, via=via)
+
+
 def claim_next(staff: Staff) -> Ticket | None:
     """Claim the most urgent unclaimed request `staff` may see; None when there is none.
 
     SQLite: one UPDATE whose WHERE picks the request (the statement holds the write lock,
     so two claimers can never pick the same one). PostgreSQL: SKIP LOCKED hands people
-    who press together different requests without waiting for each other.
+    who press together different requests without waiting for each other. Either way a
+    claim is four statements and a commit, so claimers hold locks briefly.
     """
-    conditions = [_status_clause("unclaimed", staff, utcnow())]
+    staff_id, name, username, now = staff.id, staff.name, staff.username, utcnow()
+    conditions = [_status_clause("unclaimed", staff, now)]
     limit = access.visible_clause(staff)
     if limit is not None:
         conditions.append(limit)
@@ -120,35 +138,24 @@ def claim_next(staff: Staff) -> Ticket | None:
         .order_by(urgency_expression().desc(), Ticket.created_at, Ticket.id)
         .limit(1)
     )
-    staff_id, now = staff.id, utcnow()
-    db.session.rollback()
+    claim_it = (
+        update(Ticket)
+        .where(Ticket.assignee_id.is_(None))
+        .values(assignee_id=staff_id, claimed_at=now, status=TicketStatus.IN_PROGRESS, updated_at=now)
+        .returning(Ticket.id, Ticket.code)
+        .execution_options(synchronize_session=False)
+    )
     if db.engine.dialect.name == "postgresql":
         ticket_id = db.session.scalar(pick.with_for_update(skip_locked=True))
-        if ticket_id is None or not _conditional_claim(ticket_id, staff):
-            db.session.rollback()
-            return None
+        row = db.session.execute(claim_it.where(Ticket.id == ticket_id)).first() if ticket_id else None
     else:
-        ticket_id = db.session.scalar(
-            update(Ticket)
-            .where(Ticket.id == pick.scalar_subquery(), Ticket.assignee_id.is_(None))
-            .values(assignee_id=staff_id, claimed_at=now, status=TicketStatus.IN_PROGRESS, updated_at=now)
-            .returning(Ticket.id)
-            .execution_options(synchronize_session=False)
-        )
-        if ticket_id is None:
-            db.session.rollback()
-            return None
-    ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
-    add_event(
-        ticket,
-        "claimed",
-        f"claimed by {staff.name}",
-        data={"staff": staff.username, "via": "next"},
-        actor=staff.username,
-    )
-    audit.record(staff.username, "claim", ticket.code, via="next")
+        row = db.session.execute(claim_it.where(Ticket.id == pick.scalar_subquery())).first()
+    if row is None:
+        db.session.commit()  # ends the transaction (and its locks) either way
+        return None
+    _record_claim(row.id, row.code, staff_id, name, username, "next")
     db.session.commit()
-    return ticket
+    return db.session.get(Ticket, row.id)
 
 
 def release(ticket: Ticket, staff: Staff, *, via: str = "web") -> Ticket:
