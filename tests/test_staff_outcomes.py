@@ -220,3 +220,15 @@ def test_without_twilio_credentials_the_page_shows_the_number_to_dial(app_factor
         page = StaffClient(plain, "lan").post(f"/staff/t/{ticket.code}/callback", follow_redirects=True)
         assert f"Hãy tự gọi số {ticket.phone}" in page.get_data(as_text=True)
         db.session.remove()
+
+
+def test_claiming_a_waiting_request_early_makes_its_scheduled_retry_a_no_op(world, login):
+    ticket = claimed(world)
+    tid, code = ticket.id, ticket.code
+    lan = login("lan")
+    lan.post(f"/staff/t/{code}/outcome", data={"outcome": "no_answer"})
+    assert fresh(tid).next_attempt_at is not None
+    lan.post(f"/staff/t/{code}/claim")
+    assert fresh(tid).next_attempt_at is None
+    assert outcomes.return_to_queue(tid, 1) is False
+    assert [e.kind for e in fresh(tid).events].count("retry_due") == 0

@@ -55,6 +55,15 @@ def test_claim_done_and_visit_by_sms(world):
     assert handle_staff_sms(LAN, f"XONG {ticket.code}") == f"Yeu cau {ticket.code} da dong."
 
 
+def test_done_or_visit_on_a_teammates_request_names_its_holder(world):
+    ticket = world.ticket(world.village_a)
+    handle_staff_sms("+84911000003", f"NHAN {ticket.code}")
+    assert handle_staff_sms(LAN, f"XONG {ticket.code}") == f"Yeu cau {ticket.code} da do Tran Van Hung nhan."
+    assert handle_staff_sms(LAN, f"HEN {ticket.code} 1/1").endswith("da do Tran Van Hung nhan.")
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status == "in_progress"
+
+
 def test_replies_fit_one_segment_and_refuse_other_teams(world):
     other = world.ticket(world.village_b)
     assert handle_staff_sms(LAN, f"NHAN {other.code}") == f"Yeu cau {other.code} khong thuoc to cua ban."

@@ -48,7 +48,13 @@ def _conditional_claim(ticket_id: int, staff: Staff) -> bool:
             Ticket.assignee_id.is_(None),
             Ticket.status.in_(TicketStatus.open_values()),
         )
-        .values(assignee_id=staff.id, claimed_at=now, status=TicketStatus.IN_PROGRESS, updated_at=now)
+        .values(
+            assignee_id=staff.id,
+            claimed_at=now,
+            status=TicketStatus.IN_PROGRESS,
+            updated_at=now,
+            next_attempt_at=None,  # claimed early: the scheduled retry has nothing left to do
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
@@ -141,7 +147,13 @@ def claim_next(staff: Staff) -> Ticket | None:
     claim_it = (
         update(Ticket)
         .where(Ticket.assignee_id.is_(None))
-        .values(assignee_id=staff_id, claimed_at=now, status=TicketStatus.IN_PROGRESS, updated_at=now)
+        .values(
+            assignee_id=staff_id,
+            claimed_at=now,
+            status=TicketStatus.IN_PROGRESS,
+            updated_at=now,
+            next_attempt_at=None,
+        )
         .returning(Ticket.id, Ticket.code)
         .execution_options(synchronize_session=False)
     )

@@ -98,9 +98,9 @@ def handle_staff_sms(phone_e164: str, text: str) -> str | None:
         outcomes.book_visit(ticket, staff, visit_on, staff, via="sms")
         return reply("visit", staff, code=ticket.code, date=f"{visit_on:%d/%m/%Y}")
     except claims.ClaimError as error:
-        if error.reason == "taken":
-            holder = error.holder.name if error.holder else "?"
-            return reply("held_by", staff, code=ticket.code, holder=holder)
+        if error.reason in ("taken", "not_yours"):
+            holder = error.holder or ticket.assignee
+            return reply("held_by", staff, code=ticket.code, holder=holder.name if holder else "?")
         if error.reason == "bad_date":
             return reply("bad_date", staff, code=ticket.code, date=words[2][:10])
         return reply("closed", staff, code=ticket.code)
