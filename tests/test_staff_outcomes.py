@@ -15,6 +15,7 @@ from sqlalchemy import select
 from hotline.extensions import db
 from hotline.models import HomeVisit, Staff, Ticket, utcnow
 from hotline.queueing import get_redis
+from hotline.staff import outcomes
 from tests.fake_twilio_api import FakeTwilioAPI
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 
