@@ -33,13 +33,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import health, recordings, sms, voice
+    from . import health, recordings, sms, staff, voice
 
     app.register_blueprint(health.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(voice.audio.bp)
     app.register_blueprint(recordings.bp)
     sms.init_app(app)
+    staff.init_app(app)  # the response team's dashboard and JSON API
 
 
 def register_commands(app: Flask) -> None:

@@ -20,10 +20,13 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tickets)
     app.cli.add_command(worker)
     app.cli.add_command(relay)
-    speech_cli.init_app(app)
     from .ivr import commands as ivr_commands  # prompts …, call
+    from .staff import cli as staff_cli
 
+    speech_cli.init_app(app)
     ivr_commands.init_app(app)
+    app.cli.add_command(staff_cli.import_command)
+    app.cli.add_command(staff_cli.users)
 
 
 @tickets.command("list")

@@ -42,6 +42,11 @@ class Defaults:
     PROXY_COUNT = 1
     OUTBOX_BATCH = 100
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Staff dashboard sessions: HTTPS-only, not readable by scripts, not sent cross-site.
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
 
 
 def normalise_database_url(url: str) -> str:
@@ -85,7 +90,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config["TWILIO_AUTH_TOKEN"] = local_auth_token(data_dir)
         app.config["TWILIO_AUTH_TOKEN_IS_LOCAL"] = True
 
-    app.config.setdefault("SECRET_KEY", local_secret(data_dir, "secret_key"))
+    if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY=None, so setdefault never set it
+        app.config["SECRET_KEY"] = local_secret(data_dir, "secret_key")
 
 
 def local_secret(data_dir: Path, name: str) -> str:

@@ -2,8 +2,10 @@
 
 It implements what the hotline calls, in the shapes Twilio documents:
 `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (201 with a Message
-resource) with HTTP Basic auth of AccountSid and auth token. Tests may queue
-failures (`fail_next(500)`) and read what was sent (`messages`).
+resource) with HTTP Basic auth of AccountSid and auth token, and
+`POST /2010-04-01/Accounts/{AccountSid}/Calls.json` (201 with a Call resource;
+needs To, From and one of Url/Twiml/ApplicationSid). Tests may queue failures
+(`fail_next(500)`) and read what was sent (`messages`, `calls`).
 
 Recording media (`GET …/Recordings/{RecordingSid}.wav`) is served with `serve`;
 `fail_path(path, 404, times=2)` answers a path's first requests with an error,
@@ -21,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Calls\.json$")
 
 
 class FakeTwilioAPI:
@@ -28,6 +31,7 @@ class FakeTwilioAPI:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.messages: list[dict[str, str]] = []
+        self.calls: list[dict[str, str]] = []
         self.failures: list[int] = []
         self.routes: dict[str, tuple[int, str, bytes]] = {}
         self.path_failures: dict[str, list[int]] = {}
@@ -114,6 +118,10 @@ class FakeTwilioAPI:
                     return
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                calls = CALLS_PATH.match(self.path)
+                if calls:
+                    self._create_call(calls["sid"], form)
+                    return
                 match = MESSAGES_PATH.match(self.path)
                 if not match:
                     self._json(404, {"code": 20404, "message": "not found", "status": 404})
@@ -129,6 +137,23 @@ class FakeTwilioAPI:
                     "from": form.get("From"), "body": form["Body"], "status": "queued",
                     "num_segments": "1", "direction": "outbound-api",
                     "uri": f"/2010-04-01/Accounts/{match['sid']}/Messages/{sid}.json",
+                })
+
+            def _create_call(self, account_sid: str, form: dict[str, str]) -> None:
+                if not form.get("To") or not form.get("From"):
+                    self._json(400, {"code": 21201, "message": "No 'To' number is specified",
+                                     "status": 400})
+                    return
+                if not (form.get("Url") or form.get("Twiml") or form.get("ApplicationSid")):
+                    self._json(400, {"code": 21205, "message": "Url parameter is required.",
+                                     "status": 400})
+                    return
+                sid = "CA" + uuid.uuid4().hex
+                api.calls.append({**form, "sid": sid})
+                self._json(201, {
+                    "sid": sid, "account_sid": account_sid, "to": form["To"], "from": form["From"],
+                    "status": "queued", "direction": "outbound-api",
+                    "uri": f"/2010-04-01/Accounts/{account_sid}/Calls/{sid}.json",
                 })
 
         return Handler

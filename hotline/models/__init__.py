@@ -16,3 +16,15 @@ from .core import (  # noqa: F401
 )
 from .sms import SmsMessage, SmsOptOut, SmsOutbound  # noqa: F401,E402
 from .speech import Transcription, TranscriptionStatus  # noqa: F401, E402
+from .staff import (  # noqa: F401, E402
+    AuditEntry,
+    HomeVisit,
+    LoginFailure,
+    OfficeHours,
+    Outcome,
+    Role,
+    RosterShift,
+    Staff,
+    Team,
+    Village,
+)

@@ -1,0 +1,183 @@
+"""A small JSON API for the response team's actions, with per-user bearer tokens
+(`hotline users token USER`). Errors are JSON: `{"error": <reason>, "message": …}`."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Staff, Team, Ticket
+from ..staff import access, accounts, claims, outcomes
+from ..staff.queue import QueueFilters, queue_page
+from ..tickets import get_by_code, ticket_as_dict
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, message: str, **extra):
+        super().__init__(message)
+        self.status, self.reason, self.message, self.extra = status, reason, message, extra
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError):
+    return jsonify({"error": error.reason, "message": error.message, **error.extra}), error.status
+
+
+@bp.errorhandler(access.Forbidden)
+def forbidden(error: access.Forbidden):
+    return jsonify({"error": "forbidden", "message": str(error)}), 403
+
+
+@bp.errorhandler(claims.ClaimError)
+def claim_error(error: claims.ClaimError):
+    status = {"taken": 409, "closed": 409, "not_claimed": 409}.get(
+        error.reason, 403 if error.reason in ("not_yours", "not_lead", "wrong_team") else 400
+    )
+    body = {"error": error.reason, "message": str(error)}
+    if error.holder is not None:
+        body["holder"] = {"username": error.holder.username, "name": error.holder.name}
+    return jsonify(body), status
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        staff = accounts.staff_for_token(token)
+        if staff is None:
+            raise ApiError(
+                401, "unauthorized", "send Authorization: Bearer <token> (hotline users token USER)"
+            )
+        g.staff = staff
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def as_json(ticket: Ticket) -> dict:
+    data = ticket_as_dict(ticket)
+    data.update(
+        team=ticket.team.code if ticket.team else None,
+        village=ticket.village.code if ticket.village else None,
+        assignee=ticket.assignee.username if ticket.assignee else None,
+        attempts=ticket.attempts,
+        elderly=ticket.elderly,
+        outcome=ticket.outcome,
+        due_at=ticket.due_at.isoformat() if ticket.due_at else None,
+        next_attempt_at=ticket.next_attempt_at.isoformat() if ticket.next_attempt_at else None,
+    )
+    return data
+
+
+def ticket_for(code: str) -> Ticket:
+    ticket = get_by_code(code)
+    if ticket is None:
+        raise ApiError(404, "not_found", f"no request with code {code}")
+    access.check_can_see(g.staff, ticket)
+    return ticket
+
+
+def body() -> dict:
+    data = request.get_json(silent=True)
+    if data is None and request.content_length:
+        raise ApiError(400, "bad_json", "send a JSON object")
+    return data or {}
+
+
+@bp.get("/tickets")
+@token_required
+def list_tickets():
+    page = queue_page(g.staff, QueueFilters.from_args(request.args))
+    return jsonify(
+        {
+            "tickets": [dict(as_json(t), urgency=page.urgency.get(t.id, 0)) for t in page.tickets],
+            "total": page.total,
+            "page": page.page,
+            "pages": page.pages,
+        }
+    )
+
+
+@bp.get("/tickets/<code>")
+@token_required
+def show(code: str):
+    ticket = ticket_for(code)
+    events = [
+        {
+            "kind": e.kind,
+            "message": e.message,
+            "actor": e.actor,
+            "data": e.data,
+            "created_at": e.created_at.isoformat(),
+        }
+        for e in ticket.events
+    ]
+    return jsonify(dict(as_json(ticket), events=events))
+
+
+@bp.post("/tickets/<code>/claim")
+@token_required
+def claim(code: str):
+    result = claims.claim(ticket_for(code), g.staff, via="api")
+    return jsonify(dict(as_json(result.ticket), already_yours=result.already_yours))
+
+
+@bp.post("/tickets/<code>/release")
+@token_required
+def release(code: str):
+    return jsonify(as_json(claims.release(ticket_for(code), g.staff, via="api")))
+
+
+@bp.post("/tickets/<code>/notes")
+@token_required
+def notes(code: str):
+    ticket = ticket_for(code)
+    text = str(body().get("text", ""))
+    if not text.strip():
+        raise ApiError(400, "empty_note", "`text` is required")
+    outcomes.add_note(ticket, g.staff, text, via="api")
+    return jsonify(as_json(ticket)), 201
+
+
+@bp.post("/tickets/<code>/outcome")
+@token_required
+def outcome(code: str):
+    ticket = ticket_for(code)
+    data = body()
+    kind, note = data.get("outcome"), data.get("note")
+    if kind == "resolved":
+        outcomes.resolve(ticket, g.staff, note, via="api")
+    elif kind == "no_answer":
+        outcomes.no_answer(ticket, g.staff, note, via="api")
+    elif kind == "wrong_number":
+        outcomes.wrong_number(ticket, g.staff, note, via="api")
+    elif kind == "home_visit":
+        try:
+            visit_on = date.fromisoformat(str(data.get("visit_on", "")))
+        except ValueError as error:
+            raise ApiError(400, "bad_date", "`visit_on` must be YYYY-MM-DD") from error
+        username = data.get("volunteer") or g.staff.username
+        volunteer = db.session.scalar(select(Staff).where(Staff.username == username))
+        if volunteer is None:
+            raise ApiError(400, "unknown_volunteer", f"no staff member {username}")
+        outcomes.book_visit(ticket, g.staff, visit_on, volunteer, note, via="api")
+    elif kind == "transferred":
+        team = db.session.scalar(select(Team).where(Team.code == str(data.get("team", ""))))
+        if team is None:
+            raise ApiError(400, "unknown_team", "`team` must be a team code")
+        outcomes.transfer(ticket, g.staff, team, note, via="api")
+    else:
+        raise ApiError(
+            400,
+            "bad_outcome",
+            "`outcome` must be resolved, no_answer, wrong_number, home_visit or transferred",
+        )
+    ticket = db.session.get(Ticket, ticket.id)
+    return jsonify(as_json(ticket))

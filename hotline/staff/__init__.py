@@ -1,0 +1,76 @@
+"""The response team's dashboard: accounts, the callback queue, claims, outcomes, reports.
+
+`init_app` binds Flask-Login and Flask-Babel, registers the dashboard and API
+blueprints, routes new requests to teams, and adds the field volunteers' SMS
+commands to the SMS pipeline's pre-handlers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel
+from flask_login import LoginManager, current_user
+
+from ..extensions import db
+
+login_manager = LoginManager()
+babel = Babel()
+
+LANGUAGES = ("vi", "en")
+
+#: Settings of this area, overridable as HOTLINE_<NAME> like every other setting.
+DEFAULTS = {
+    "STAFF_ON_TIME_HOURS": 48,  # the on-time target, from a request's arrival
+    "STAFF_LOGIN_MAX_FAILURES": 5,  # per username or address, within the window
+    "STAFF_LOGIN_WINDOW_MINUTES": 15,
+    "STAFF_QUEUE_REFRESH_SECONDS": 20,
+}
+
+
+def select_locale() -> str:
+    """Vietnamese first: the person's own choice, else their profile, else Vietnamese."""
+    chosen = session.get("lang") if request else None
+    if chosen in LANGUAGES:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return current_user.language
+    return "vi"
+
+
+def init_app(app: Flask) -> None:
+    from ..models import Staff
+    from . import routing  # noqa: F401  (registers the before_flush routing hook)
+    from .sms_commands import handle_staff_sms
+
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIMEZONE"])
+
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        staff = db.session.get(Staff, int(user_id)) if user_id.isdigit() else None
+        return staff if staff is not None and staff.active else None
+
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["localtime"] = localtime
+    app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
+
+    from ..api import bp as api_bp
+    from .views import bp
+
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+
+
+def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)

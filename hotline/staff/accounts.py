@@ -1,0 +1,117 @@
+"""Staff accounts: argon2 passwords, a login rate limit, per-user API tokens.
+
+Failed logins are rows (not Redis keys) so the limit holds across every web
+process and still works while Redis is down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import delete, func, or_, select
+
+from ..extensions import db
+from ..models import LoginFailure, Role, Staff, utcnow
+from . import audit
+
+_hasher = PasswordHasher()
+
+#: A hash to verify against when the username is unknown, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+class LoginRefused(Exception):
+    """Wrong credentials, or too many recent failures (`throttled`)."""
+
+    def __init__(self, throttled: bool = False):
+        super().__init__("throttled" if throttled else "bad credentials")
+        self.throttled = throttled
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def set_password(staff: Staff, password: str) -> None:
+    if len(password) < 8:
+        raise ValueError("a password needs at least 8 characters")
+    staff.password_hash = hash_password(password)
+
+
+def _recent_failures(username: str, ip: str | None) -> int:
+    window = timedelta(minutes=int(current_app.config["STAFF_LOGIN_WINDOW_MINUTES"]))
+    since = utcnow() - window
+    who = LoginFailure.username == username
+    if ip:
+        who = or_(who, LoginFailure.ip == ip)
+    return db.session.scalar(
+        select(func.count()).select_from(LoginFailure).where(who, LoginFailure.created_at >= since)
+    )
+
+
+def authenticate(username: str, password: str, ip: str | None) -> Staff:
+    """The staff member these credentials belong to; raises LoginRefused otherwise."""
+    username = username.strip().lower()
+    if _recent_failures(username, ip) >= int(current_app.config["STAFF_LOGIN_MAX_FAILURES"]):
+        raise LoginRefused(throttled=True)
+    staff = db.session.scalar(select(Staff).where(Staff.username == username))
+    try:
+        _hasher.verify(staff.password_hash if staff and staff.password_hash else _DUMMY_HASH, password)
+        ok = staff is not None and staff.password_hash is not None and staff.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        stale = utcnow() - timedelta(minutes=int(current_app.config["STAFF_LOGIN_WINDOW_MINUTES"]))
+        db.session.execute(delete(LoginFailure).where(LoginFailure.created_at < stale))
+        db.session.add(LoginFailure(username=username[:64], ip=ip))
+        audit.record(username[:64] or "?", "login_failed")
+        db.session.commit()
+        raise LoginRefused()
+    if _hasher.check_needs_rehash(staff.password_hash):
+        staff.password_hash = hash_password(password)
+    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    audit.record(staff.username, "login")
+    db.session.commit()
+    return staff
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_api_token(staff: Staff, actor: str) -> str:
+    """Issue a fresh token (the previous one stops working); shown once, stored hashed."""
+    token = "hl_" + secrets.token_urlsafe(32)
+    staff.api_token_hash = _token_digest(token)
+    audit.record(actor, "api_token_issued", staff.username)
+    return token
+
+
+def staff_for_token(token: str) -> Staff | None:
+    if not token:
+        return None
+    staff = db.session.scalar(select(Staff).where(Staff.api_token_hash == _token_digest(token)))
+    return staff if staff is not None and staff.active else None
+
+
+def create_staff(
+    *,
+    username: str,
+    name: str,
+    role: str = Role.VOLUNTEER,
+    team_id: int | None = None,
+    phone: str | None = None,
+    password: str | None = None,
+    actor: str = "cli",
+) -> Staff:
+    staff = Staff(username=username.strip().lower(), name=name, role=Role(role), team_id=team_id, phone=phone)
+    if password:
+        set_password(staff, password)
+    db.session.add(staff)
+    audit.record(actor, "staff_created", staff.username, role=str(role))
+    return staff

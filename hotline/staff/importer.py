@@ -1,0 +1,260 @@
+"""CSV imports for teams, villages, staff, the duty roster, office hours and residents.
+
+All or nothing: every row is checked first and each bad row gets its own error
+(`row 7, column "team": no team with code "T9"`); a file with any error imports
+nothing. Rows are matched on their natural key (code, username, phone), so
+importing the same file twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import time
+
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..models import OfficeHours, Resident, Role, RosterShift, Staff, Team, Ticket, TicketStatus, Village
+from ..phones import to_e164
+from . import accounts, audit
+
+WEEKDAYS = {
+    **{str(i): i for i in range(7)},
+    "mon": 0,
+    "tue": 1,
+    "wed": 2,
+    "thu": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+    "t2": 0,
+    "t3": 1,
+    "t4": 2,
+    "t5": 3,
+    "t6": 4,
+    "t7": 5,
+    "cn": 6,
+}
+
+COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (required columns, optional columns)
+    "teams": (("code", "name"), ()),
+    "villages": (("code", "name"), ("team",)),
+    "staff": (("username", "name", "role"), ("team", "phone", "password", "language")),
+    "roster": (("username", "weekday", "start", "end"), ("position",)),
+    "office-hours": (("weekday", "opens", "closes"), ()),
+    "residents": (("phone", "village"), ("language",)),
+}
+
+
+@dataclass
+class RowError:
+    row: int  # 1-based line number in the file (the header is row 1)
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f', column "{self.column}"' if self.column else "")
+        return f"{where}: {self.message}"
+
+
+class ImportFailed(Exception):
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} bad row(s); nothing imported")
+        self.errors = errors
+
+
+def read_rows(text: str, kind: str) -> list[dict[str, str]]:
+    if kind not in COLUMNS:
+        raise ImportFailed([RowError(0, None, f"unknown kind {kind!r}; one of {', '.join(COLUMNS)}")])
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    required, optional = COLUMNS[kind]
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in required + optional]
+    if missing or unknown:
+        problems = ([f"missing column(s): {', '.join(missing)}"] if missing else []) + (
+            [f"unknown column(s): {', '.join(unknown)}"] if unknown else []
+        )
+        raise ImportFailed(
+            [RowError(1, None, "; ".join(problems) + f" (expected: {', '.join(required + optional)})")]
+        )
+    reader.fieldnames = header
+    return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+
+
+def _time(value: str) -> time | None:
+    try:
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        return None
+
+
+def import_csv(
+    text: str, kind: str, *, actor: str = "cli", progress: Callable[[Iterable], Iterable] = lambda rows: rows
+) -> int:
+    """Check every row, then write them all in one transaction; returns the number of rows."""
+    rows = read_rows(text, kind)
+    errors: list[RowError] = []
+    apply: list[Callable[[], None]] = []
+    teams = {t.code: t for t in db.session.scalars(select(Team))}
+    villages = {v.code: v for v in db.session.scalars(select(Village))}
+    staff = {s.username: s for s in db.session.scalars(select(Staff))}
+    seen: set[str] = set()
+
+    def bad(line: int, column: str | None, message: str) -> None:
+        errors.append(RowError(line, column, message))
+
+    for line, row in enumerate(progress(rows), start=2):
+        before = len(errors)
+        for column in COLUMNS[kind][0]:
+            if not row.get(column):
+                bad(line, column, "empty")
+        if len(errors) > before:
+            continue
+        key = row.get("code") or row.get("username") or row.get("phone") or ""
+        if kind in ("teams", "villages", "staff", "residents"):
+            if key.lower() in seen:
+                bad(line, None, f"{key} appears twice in the file")
+                continue
+            seen.add(key.lower())
+        if kind == "teams":
+            apply.append(lambda r=row: _team(r, teams))
+        elif kind == "villages":
+            if row.get("team") and row["team"] not in teams:
+                bad(line, "team", f'no team with code "{row["team"]}"')
+                continue
+            apply.append(lambda r=row: _village(r, teams, villages))
+        elif kind == "staff":
+            if row["role"].lower() not in {r.value for r in Role}:
+                bad(line, "role", f'"{row["role"]}" is not one of volunteer, lead, admin')
+            if row.get("team") and row["team"] not in teams:
+                bad(line, "team", f'no team with code "{row["team"]}"')
+            if row.get("phone") and to_e164(row["phone"]) is None:
+                bad(line, "phone", f'"{row["phone"]}" is not a phone number')
+            if row.get("password") and len(row["password"]) < 8:
+                bad(line, "password", "needs at least 8 characters")
+            if row.get("language") and row["language"] not in ("vi", "en"):
+                bad(line, "language", "vi or en")
+            if len(errors) == before:
+                apply.append(lambda r=row: _staff(r, teams, staff, actor))
+        elif kind == "roster":
+            if row["username"].lower() not in staff:
+                bad(line, "username", f'no staff member "{row["username"]}"')
+            if row["weekday"].lower() not in WEEKDAYS:
+                bad(line, "weekday", "0-6 (Monday = 0), mon…sun or T2…CN")
+            start, end = _time(row["start"]), _time(row["end"])
+            if start is None:
+                bad(line, "start", "HH:MM")
+            if end is None:
+                bad(line, "end", "HH:MM")
+            if start and end and start >= end:
+                bad(line, "end", "must be after start")
+            if row.get("position") and not row["position"].isdigit():
+                bad(line, "position", "a number")
+            if len(errors) == before:
+                apply.append(
+                    lambda r=row, s=start, e=end: db.session.add(
+                        RosterShift(
+                            staff=staff[r["username"].lower()],
+                            weekday=WEEKDAYS[r["weekday"].lower()],
+                            starts=s,
+                            ends=e,
+                            position=int(r.get("position") or 0),
+                        )
+                    )
+                )
+        elif kind == "office-hours":
+            opens, closes = _time(row["opens"]), _time(row["closes"])
+            if row["weekday"].lower() not in WEEKDAYS:
+                bad(line, "weekday", "0-6 (Monday = 0), mon…sun or T2…CN")
+            if opens is None:
+                bad(line, "opens", "HH:MM")
+            if closes is None:
+                bad(line, "closes", "HH:MM")
+            if opens and closes and opens >= closes:
+                bad(line, "closes", "must be after opens")
+            if len(errors) == before:
+                apply.append(
+                    lambda r=row, o=opens, c=closes: db.session.add(
+                        OfficeHours(weekday=WEEKDAYS[r["weekday"].lower()], opens=o, closes=c)
+                    )
+                )
+        elif kind == "residents":
+            phone = to_e164(row["phone"])
+            if phone is None:
+                bad(line, "phone", f'"{row["phone"]}" is not a phone number')
+            if row["village"] not in villages:
+                bad(line, "village", f'no village with code "{row["village"]}"')
+            if len(errors) == before:
+                apply.append(lambda r=row, p=phone: _resident(r, p, villages))
+
+    if errors:
+        db.session.rollback()
+        raise ImportFailed(errors)
+    if kind == "roster":
+        db.session.execute(delete(RosterShift))  # the file is the whole roster
+    if kind == "office-hours":
+        db.session.execute(delete(OfficeHours))
+    for step in apply:
+        step()
+    audit.record(actor, f"import_{kind.replace('-', '_')}", None, rows=len(rows))
+    db.session.commit()
+    return len(rows)
+
+
+def _team(row: dict[str, str], teams: dict[str, Team]) -> None:
+    team = teams.get(row["code"])
+    if team is None:
+        team = teams[row["code"]] = Team(code=row["code"], name=row["name"])
+        db.session.add(team)
+    team.name = row["name"]
+
+
+def _village(row: dict[str, str], teams: dict[str, Team], villages: dict[str, Village]) -> None:
+    village = villages.get(row["code"])
+    if village is None:
+        village = villages[row["code"]] = Village(code=row["code"], name=row["name"])
+        db.session.add(village)
+    village.name = row["name"]
+    village.team = teams[row["team"]] if row.get("team") else None
+
+
+def _staff(row: dict[str, str], teams: dict[str, Team], staff: dict[str, Staff], actor: str) -> None:
+    username = row["username"].lower()
+    person = staff.get(username)
+    if person is None:
+        person = staff[username] = accounts.create_staff(
+            username=username, name=row["name"], role=row["role"].lower(), actor=actor
+        )
+    person.name = row["name"]
+    person.role = row["role"].lower()
+    person.team = teams[row["team"]] if row.get("team") else None
+    person.phone = to_e164(row["phone"]) if row.get("phone") else None
+    if row.get("language"):
+        person.language = row["language"]
+    if row.get("password"):
+        accounts.set_password(person, row["password"])
+
+
+def _resident(row: dict[str, str], phone: str, villages: dict[str, Village]) -> None:
+    village = villages[row["village"]]
+    db.session.flush()
+    resident = db.session.scalar(select(Resident).where(Resident.phone == phone))
+    if resident is None:
+        resident = Resident(phone=phone, language=row.get("language") or None)
+        db.session.add(resident)
+    resident.village_id = village.id
+    resident.village = village.name
+    # Open requests nobody routed yet follow the resident to their village's team.
+    for ticket in db.session.scalars(
+        select(Ticket).where(
+            Ticket.phone == phone, Ticket.village_id.is_(None), Ticket.status.in_(TicketStatus.open_values())
+        )
+    ):
+        ticket.village_id = village.id
+        ticket.team_id = village.team_id

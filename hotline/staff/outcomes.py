@@ -1,0 +1,307 @@
+"""What happened when the team called back: resolved, no answer, wrong number, home visit,
+transferred; plus notes, routing and the callback itself.
+
+Each function changes the rows, writes the timeline and the audit log, and puts
+any SMS or scheduled work in the outbox, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from ..extensions import db
+from ..messaging import twilio_client
+from ..models import HomeVisit, Outcome, Staff, Team, Ticket, TicketStatus, Village, utcnow
+from ..outbox import add_job
+from ..tickets import add_event
+from . import access, audit
+from .claims import ClaimError
+from .rules import rules
+
+JOBS = "workers.staff_jobs"
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _hhmm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _check_worker(ticket: Ticket, staff: Staff) -> None:
+    access.check_can_see(staff, ticket)
+    if ticket.status not in TicketStatus.open_values():
+        raise ClaimError("closed", "request is closed")
+    if ticket.assignee_id != staff.id and not access.can_assign(staff):
+        raise ClaimError("not_yours", "claim the request first")
+
+
+def _close(ticket: Ticket, status: str, outcome: str) -> None:
+    ticket.status = status
+    ticket.outcome = outcome
+    ticket.closed_at = utcnow()
+    ticket.next_attempt_at = None
+
+
+def schedule(job_id: str, when: datetime, func: str, *args) -> None:
+    """Run `func(*args)` at `when` through RQ's scheduler (via the outbox, so the web never
+    talks to Redis)."""
+    add_job(f"schedule-{job_id}", f"{JOBS}.schedule_at", when.isoformat(), job_id, func, *args)
+
+
+def next_retry_time(attempt: int, now: datetime) -> datetime:
+    """First retry a couple of hours later, later ones the next morning (local time)."""
+    settings = rules()["retries"]
+    if attempt <= 1:
+        return now + timedelta(hours=float(settings["first_delay_hours"]))
+    local_now = now.astimezone(_tz())
+    morning = datetime.combine(
+        local_now.date() + timedelta(days=1), _hhmm(settings["next_morning"]), tzinfo=_tz()
+    )
+    return morning
+
+
+def resolve(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str = "web") -> Ticket:
+    _check_worker(ticket, staff)
+    _close(ticket, TicketStatus.RESOLVED, Outcome.RESOLVED)
+    add_event(
+        ticket,
+        "outcome",
+        f"resolved by {staff.name}" + (f": {note}" if note else ""),
+        data={"outcome": Outcome.RESOLVED, "via": via},
+        actor=staff.username,
+    )
+    add_job(f"staff-sms-resolved-{ticket.id}", f"{JOBS}.send_sms", ticket.id, "staff_resolved", "resolved")
+    audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.RESOLVED, via=via)
+    db.session.commit()
+    return ticket
+
+
+def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str = "web") -> Ticket:
+    """Count the attempt; retry later, or after the last try ask the resident to call us."""
+    _check_worker(ticket, staff)
+    ticket.attempts = (ticket.attempts or 0) + 1
+    attempt = ticket.attempts
+    max_attempts = int(rules()["retries"]["max_attempts"])
+    data = {"outcome": Outcome.NO_ANSWER, "attempt": attempt, "via": via}
+    if attempt >= max_attempts:
+        _close(ticket, TicketStatus.RESOLVED, Outcome.UNREACHABLE)
+        add_event(
+            ticket,
+            "outcome",
+            f"no answer (try {attempt} of {max_attempts}); SMS asks the resident to call the hotline",
+            data=data,
+            actor=staff.username,
+        )
+        add_job(
+            f"staff-sms-unreachable-{ticket.id}",
+            f"{JOBS}.send_sms",
+            ticket.id,
+            "staff_unreachable",
+            "unreachable",
+        )
+    else:
+        when = next_retry_time(attempt, utcnow())
+        ticket.next_attempt_at = when
+        ticket.assignee_id = None
+        ticket.claimed_at = None
+        ticket.status = TicketStatus.OPEN
+        ticket.outcome = Outcome.NO_ANSWER
+        data["retry_at"] = when.isoformat()
+        add_event(
+            ticket,
+            "outcome",
+            f"no answer (try {attempt} of {max_attempts}); back in the queue "
+            f"at {when.astimezone(_tz()):%d/%m %H:%M}",
+            data=data,
+            actor=staff.username,
+        )
+        schedule(f"retry-{ticket.id}-{attempt}", when, f"{JOBS}.return_to_queue", ticket.id, attempt)
+    if note:
+        add_event(ticket, "note", note, actor=staff.username)
+    audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.NO_ANSWER, attempt=attempt)
+    db.session.commit()
+    return ticket
+
+
+def return_to_queue(ticket_id: int, attempt: int) -> bool:
+    """The scheduled retry: the request shows in the queue again (once per attempt)."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if (
+        ticket is None
+        or ticket.status not in TicketStatus.open_values()
+        or ticket.attempts != attempt
+        or ticket.next_attempt_at is None
+    ):
+        return False
+    ticket.next_attempt_at = None
+    add_event(
+        ticket,
+        "retry_due",
+        f"back in the queue for callback try {attempt + 1}",
+        data={"attempt": attempt + 1},
+    )
+    db.session.commit()
+    return True
+
+
+def wrong_number(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str = "web") -> Ticket:
+    _check_worker(ticket, staff)
+    _close(ticket, TicketStatus.CANCELLED, Outcome.WRONG_NUMBER)
+    add_event(
+        ticket,
+        "outcome",
+        "wrong number" + (f": {note}" if note else ""),
+        data={"outcome": Outcome.WRONG_NUMBER, "via": via},
+        actor=staff.username,
+    )
+    audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.WRONG_NUMBER, via=via)
+    db.session.commit()
+    return ticket
+
+
+def book_visit(
+    ticket: Ticket,
+    staff: Staff,
+    visit_on: date,
+    volunteer: Staff,
+    note: str | None = None,
+    *,
+    via: str = "web",
+) -> HomeVisit:
+    """Book a home visit: SMS to the resident now and the day before, SMS to the volunteer."""
+    _check_worker(ticket, staff)
+    today = utcnow().astimezone(_tz()).date()
+    if visit_on < today:
+        raise ClaimError("bad_date", "the visit date is in the past")
+    if not volunteer.active or not access.can_see(volunteer, ticket):
+        raise ClaimError("wrong_team", f"{volunteer.name} cannot work this request")
+    visit = HomeVisit(ticket=ticket, volunteer=volunteer, visit_on=visit_on, booked_by=staff.username)
+    db.session.add(visit)
+    ticket.outcome = Outcome.HOME_VISIT
+    ticket.assignee_id = volunteer.id
+    ticket.claimed_at = ticket.claimed_at or utcnow()
+    ticket.status = TicketStatus.IN_PROGRESS
+    db.session.flush()
+    add_event(
+        ticket,
+        "visit_booked",
+        f"home visit on {visit_on:%d/%m/%Y} by {volunteer.name}" + (f": {note}" if note else ""),
+        data={
+            "visit_id": visit.id,
+            "visit_on": visit_on.isoformat(),
+            "volunteer": volunteer.username,
+            "via": via,
+        },
+        actor=staff.username,
+    )
+    add_job(
+        f"staff-sms-visit-{visit.id}",
+        f"{JOBS}.send_sms",
+        ticket.id,
+        "visit_booked",
+        f"visit-booked-{visit.id}",
+    )
+    add_job(f"staff-sms-volunteer-{visit.id}", f"{JOBS}.notify_volunteer", visit.id)
+    remind_at = datetime.combine(
+        visit_on - timedelta(days=1), _hhmm(rules()["visit_reminder_time"]), tzinfo=_tz()
+    )
+    if remind_at > utcnow():
+        schedule(f"visit-reminder-{visit.id}", remind_at, f"{JOBS}.visit_reminder", visit.id)
+    audit.record(
+        staff.username,
+        "visit_booked",
+        ticket.code,
+        visit_on=visit_on.isoformat(),
+        volunteer=volunteer.username,
+    )
+    db.session.commit()
+    return visit
+
+
+def transfer(
+    ticket: Ticket, staff: Staff, team: Team, note: str | None = None, *, via: str = "web"
+) -> Ticket:
+    _check_worker(ticket, staff)
+    previous = ticket.team.code if ticket.team else None
+    ticket.team_id = team.id
+    ticket.assignee_id = None
+    ticket.claimed_at = None
+    ticket.status = TicketStatus.OPEN
+    ticket.outcome = Outcome.TRANSFERRED
+    add_event(
+        ticket,
+        "transferred",
+        f"transferred to {team.name}" + (f": {note}" if note else ""),
+        data={"from": previous, "to": team.code, "via": via},
+        actor=staff.username,
+    )
+    audit.record(staff.username, "transfer", ticket.code, to=team.code, previous=previous)
+    db.session.commit()
+    return ticket
+
+
+def add_note(ticket: Ticket, staff: Staff, text: str, *, via: str = "web") -> None:
+    access.check_can_see(staff, ticket)
+    text = text.strip()
+    if not text:
+        raise ValueError("empty note")
+    add_event(ticket, "note", text[:4000], data={"via": via}, actor=staff.username)
+    audit.record(staff.username, "note", ticket.code)
+    db.session.commit()
+
+
+def set_village(ticket: Ticket, staff: Staff, village: Village) -> None:
+    """Route a request by hand: its village decides its team."""
+    access.check_can_see(staff, ticket)
+    ticket.village_id = village.id
+    ticket.team_id = village.team_id
+    add_event(
+        ticket,
+        "routed",
+        f"village set to {village.name}",
+        data={"village": village.code},
+        actor=staff.username,
+    )
+    audit.record(staff.username, "set_village", ticket.code, village=village.code)
+    db.session.commit()
+
+
+def set_elderly(ticket: Ticket, staff: Staff, elderly: bool) -> None:
+    access.check_can_see(staff, ticket)
+    ticket.elderly = elderly
+    add_event(ticket, "flag", "marked elderly" if elderly else "elderly flag removed", actor=staff.username)
+    audit.record(staff.username, "set_elderly", ticket.code, elderly=elderly)
+    db.session.commit()
+
+
+def start_callback(ticket: Ticket, staff: Staff) -> dict:
+    """Ring the staff member's phone through Twilio, then connect the resident with the hotline
+    number as caller ID; without Twilio credentials, say which number to dial by hand."""
+    access.check_can_see(staff, ticket)
+    if not ticket.phone:
+        raise ClaimError("no_number", "the resident's number is unknown")
+    if twilio_client() is None or not staff.phone:
+        return {
+            "mode": "manual",
+            "dial": ticket.phone,
+            "reason": "no_twilio" if staff.phone else "no_staff_phone",
+        }
+    key = uuid.uuid4().hex[:12]
+    add_job(f"staff-callback-{ticket.id}-{key}", f"{JOBS}.place_callback", ticket.id, staff.id, key)
+    add_event(
+        ticket,
+        "callback_requested",
+        f"{staff.name} is calling back through the hotline",
+        data={"key": key, "staff": staff.username},
+        actor=staff.username,
+    )
+    audit.record(staff.username, "callback", ticket.code)
+    db.session.commit()
+    return {"mode": "twilio", "staff_phone": staff.phone, "key": key}

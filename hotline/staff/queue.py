@@ -1,0 +1,134 @@
+"""The callback queue: open requests a staff member may see, most urgent and oldest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import ColumnElement
+
+from ..extensions import db
+from ..models import Staff, Ticket, TicketStatus, utcnow
+from . import access
+from .rules import rules
+
+PAGE_SIZE = 50
+
+#: Status filters offered on the queue page.
+STATUS_FILTERS = ("active", "unclaimed", "claimed", "mine", "waiting", "resolved", "cancelled")
+
+
+def urgency_expression() -> ColumnElement[int]:
+    """Urgency computed in SQL from ivr_flows/staff.yaml (elderly, reason, attempts)."""
+    weights = rules()["urgency"]
+    reason_weight = case(
+        *[(Ticket.reason == reason, int(w)) for reason, w in weights["reasons"].items()], else_=0
+    )
+    return (
+        case((Ticket.elderly.is_(True), int(weights["elderly"])), else_=0)
+        + reason_weight
+        + Ticket.attempts * int(weights["per_attempt"])
+    )
+
+
+@dataclass
+class QueueFilters:
+    status: str = "active"
+    team_id: int | None = None
+    village_id: int | None = None
+    topic: str | None = None
+    channel: str | None = None
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> QueueFilters:
+        def as_int(name):
+            value = args.get(name, "")
+            return int(value) if value.isdigit() else None
+
+        status = args.get("status") or "active"
+        return cls(
+            status=status if status in STATUS_FILTERS else "active",
+            team_id=as_int("team"),
+            village_id=as_int("village"),
+            topic=args.get("topic") or None,
+            channel=args.get("channel") or None,
+            page=max(as_int("page") or 1, 1),
+        )
+
+
+@dataclass
+class QueuePage:
+    tickets: list[Ticket]
+    total: int
+    page: int
+    pages: int
+    now: datetime
+    urgency: dict[int, int] = field(default_factory=dict)
+
+
+def _status_clause(status: str, staff: Staff, now: datetime) -> ColumnElement[bool]:
+    open_ = Ticket.status.in_(TicketStatus.open_values())
+    ready = or_(Ticket.next_attempt_at.is_(None), Ticket.next_attempt_at <= now)
+    return {
+        "active": open_ & ready,
+        "unclaimed": open_ & ready & Ticket.assignee_id.is_(None),
+        "claimed": open_ & Ticket.assignee_id.is_not(None),
+        "mine": open_ & (Ticket.assignee_id == staff.id),
+        "waiting": open_ & (Ticket.next_attempt_at > now),
+        "resolved": Ticket.status == TicketStatus.RESOLVED,
+        "cancelled": Ticket.status == TicketStatus.CANCELLED,
+    }[status]
+
+
+def queue_page(staff: Staff, filters: QueueFilters, page_size: int = PAGE_SIZE) -> QueuePage:
+    now = utcnow()
+    conditions = [_status_clause(filters.status, staff, now)]
+    limit = access.visible_clause(staff)
+    if limit is not None:
+        conditions.append(limit)
+    if filters.team_id:
+        conditions.append(Ticket.team_id == filters.team_id)
+    if filters.village_id:
+        conditions.append(Ticket.village_id == filters.village_id)
+    if filters.topic:
+        conditions.append(Ticket.topic == filters.topic)
+    if filters.channel:
+        conditions.append(Ticket.channel == filters.channel)
+
+    total = db.session.scalar(select(func.count()).select_from(Ticket).where(*conditions))
+    pages = max((total + page_size - 1) // page_size, 1)
+    page = min(filters.page, pages)
+    urgency = urgency_expression().label("urgency")
+    closed = filters.status in ("resolved", "cancelled")
+    order = (
+        [Ticket.closed_at.desc(), Ticket.id.desc()]
+        if closed
+        else [urgency.desc(), Ticket.created_at, Ticket.id]
+    )
+    rows = db.session.execute(
+        select(Ticket, urgency if not closed else literal(0).label("urgency"))
+        .options(joinedload(Ticket.assignee), joinedload(Ticket.village), joinedload(Ticket.team))
+        .where(*conditions)
+        .order_by(*order)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    return QueuePage(
+        tickets=[row[0] for row in rows],
+        total=total,
+        page=page,
+        pages=pages,
+        now=now,
+        urgency={row[0].id: row[1] for row in rows},
+    )
+
+
+def topics() -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Ticket.topic).where(Ticket.topic.is_not(None)).distinct().order_by(Ticket.topic)
+        )
+    )

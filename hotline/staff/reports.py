@@ -1,0 +1,207 @@
+"""Reports: requests received, processed and handled on time, per team, village, procedure
+or channel, per day, week or month (local time). The figures the commune reports upward
+come straight from here, so the page, the CSV and the tests share one function.
+
+A request is *processed* once closed (resolved, or cancelled as a wrong number);
+it was *on time* when it closed before its due time (arrival + the on-time target).
+Rows are grouped in Python so days and weeks follow the commune's time zone the same
+way on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..models import Staff, Team, Ticket, TicketStatus, Village
+from . import access
+
+DIMENSIONS = ("none", "team", "village", "topic", "channel")
+PERIODS = ("day", "week", "month")
+CLOSED = (TicketStatus.RESOLVED.value, TicketStatus.CANCELLED.value)
+
+
+@dataclass
+class ReportParams:
+    start: date
+    end: date
+    by: str = "none"
+    period: str = "week"
+    staff: Staff | None = None
+
+    @classmethod
+    def from_args(cls, args, staff: Staff | None) -> ReportParams:
+        today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+        def parse(name: str, default: date) -> date:
+            try:
+                return date.fromisoformat(args.get(name, ""))
+            except ValueError:
+                return default
+
+        end = parse("end", today)
+        start = parse("start", end - timedelta(days=29))
+        if start > end:
+            start, end = end, start
+        by = args.get("by", "none")
+        period = args.get("period", "week")
+        return cls(
+            start=start,
+            end=end,
+            by=by if by in DIMENSIONS else "none",
+            period=period if period in PERIODS else "week",
+            staff=staff,
+        )
+
+
+@dataclass
+class Row:
+    period: str
+    group: str
+    received: int = 0
+    processed: int = 0
+    on_time: int = 0
+
+    @property
+    def on_time_share(self) -> float | None:
+        return self.on_time / self.processed if self.processed else None
+
+
+@dataclass
+class Report:
+    params: ReportParams
+    rows: list[Row] = field(default_factory=list)
+    totals: Row = field(default_factory=lambda: Row("total", "total"))
+    target_hours: float = 48
+
+
+def period_of(day: date, period: str) -> str:
+    if period == "day":
+        return day.isoformat()
+    if period == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{day:%Y-%m}"
+
+
+def build(params: ReportParams) -> Report:
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    since = datetime.combine(params.start, time(0), tzinfo=tz)
+    until = datetime.combine(params.end + timedelta(days=1), time(0), tzinfo=tz)
+    team = aliased(Team)
+    village = aliased(Village)
+    query = (
+        select(
+            Ticket.created_at,
+            Ticket.closed_at,
+            Ticket.due_at,
+            Ticket.status,
+            Ticket.topic,
+            Ticket.channel,
+            team.name,
+            village.name,
+        )
+        .outerjoin(team, team.id == Ticket.team_id)
+        .outerjoin(village, village.id == Ticket.village_id)
+        .where(Ticket.created_at >= since, Ticket.created_at < until)
+    )
+    if params.staff is not None:
+        limit = access.visible_clause(params.staff)
+        if limit is not None:
+            query = query.where(limit)
+    groups: dict[tuple[str, str], Row] = {}
+    totals = Row("total", "total")
+    dims = {
+        "none": lambda r: "",
+        "team": lambda r: r[6] or "—",
+        "village": lambda r: r[7] or "—",
+        "topic": lambda r: r[4] or "—",
+        "channel": lambda r: r[5],
+    }
+    key_of = dims[params.by]
+    for r in db.session.execute(query):
+        created, closed, due, status = r[0], r[1], r[2], r[3]
+        key = (period_of(created.astimezone(tz).date(), params.period), key_of(r))
+        row = groups.get(key) or groups.setdefault(key, Row(*key))
+        processed = status in CLOSED
+        on_time = processed and closed is not None and due is not None and closed <= due
+        for target in (row, totals):
+            target.received += 1
+            target.processed += processed
+            target.on_time += on_time
+    rows = [groups[k] for k in sorted(groups)]
+    return Report(
+        params=params, rows=rows, totals=totals, target_hours=float(current_app.config["STAFF_ON_TIME_HOURS"])
+    )
+
+
+def as_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "period",
+            report.params.by if report.params.by != "none" else "group",
+            "received",
+            "processed",
+            "on_time",
+            "on_time_share",
+        ]
+    )
+    for row in [*report.rows, report.totals]:
+        share = "" if row.on_time_share is None else f"{row.on_time_share:.4f}"
+        writer.writerow([row.period, row.group, row.received, row.processed, row.on_time, share])
+    return out.getvalue()
+
+
+def bar_chart_svg(report: Report, width: int = 760, height: int = 240) -> str:
+    """Received and processed per period as inline SVG: no script and no CDN (offline office)."""
+    per_period: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in report.rows:
+        values = per_period[row.period]
+        values[0] += row.received
+        values[1] += row.processed
+        values[2] += row.on_time
+    periods = sorted(per_period)
+    if not periods:
+        return ""
+    top = max(max(v[0], v[1]) for v in per_period.values()) or 1
+    pad, base = 36, height - 36
+    slot = (width - pad - 10) / len(periods)
+    bar = max(min(slot / 3, 40), 2)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'class="chart" aria-label="received and processed per period">',
+        f'<line x1="{pad}" y1="{base}" x2="{width - 5}" y2="{base}" stroke="#555"/>',
+        f'<text x="4" y="16" font-size="11">{top}</text>',
+    ]
+    for i, period in enumerate(periods):
+        received, processed, on_time = per_period[period]
+        x = pad + i * slot + slot / 2 - bar
+        for j, (value, colour) in enumerate(((received, "#2a6fb0"), (processed, "#3a9b5c"))):
+            h = (base - 20) * value / top
+            parts.append(
+                f'<rect x="{x + j * bar:.1f}" y="{base - h:.1f}" width="{bar - 1:.1f}" '
+                f'height="{h:.1f}" fill="{colour}"><title>{escape(period)}: {value}</title></rect>'
+            )
+        share = f"{100 * on_time / processed:.0f}%" if processed else ""
+        parts.append(
+            f'<text x="{x + bar:.1f}" y="{base + 14}" font-size="10" text-anchor="middle">'
+            f"{escape(period)}</text>"
+        )
+        parts.append(
+            f'<text x="{x + bar:.1f}" y="{base + 28}" font-size="10" text-anchor="middle" '
+            f'fill="#3a9b5c">{share}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

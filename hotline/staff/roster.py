@@ -1,0 +1,56 @@
+"""The duty roster and office hours, in the commune's local time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import OfficeHours, RosterShift, Staff
+
+
+def local(now: datetime) -> datetime:
+    return now.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def in_office_hours(now: datetime) -> bool:
+    here = local(now)
+    return (
+        db.session.scalar(
+            select(OfficeHours.id)
+            .where(
+                OfficeHours.weekday == here.weekday(),
+                OfficeHours.opens <= here.time(),
+                OfficeHours.closes > here.time(),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def on_duty_numbers(now: datetime) -> list[str]:
+    """Phones (E.164) of staff on duty at `now`, in ring order; empty outside office hours."""
+    if not in_office_hours(now):
+        return []
+    here = local(now)
+    rows = db.session.execute(
+        select(Staff.phone)
+        .join(RosterShift, RosterShift.staff_id == Staff.id)
+        .where(
+            RosterShift.weekday == here.weekday(),
+            RosterShift.starts <= here.time(),
+            RosterShift.ends > here.time(),
+            Staff.active.is_(True),
+            Staff.phone.is_not(None),
+        )
+        .order_by(RosterShift.position, Staff.id)
+    )
+    seen: list[str] = []
+    for (phone,) in rows:
+        if phone not in seen:
+            seen.append(phone)
+    return seen

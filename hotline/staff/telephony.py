@@ -1,0 +1,105 @@
+"""Twilio REST work for the response team, run by workers: ring a staff member and bridge
+them to the resident, and text a volunteer about a home visit.
+
+Residents' SMS go through `hotline.messaging.send_ticket_sms`; texts to staff go
+to their own phone, so they are sent here, keyed on the timeline the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from twilio.base.exceptions import TwilioRestException
+from twilio.twiml.voice_response import VoiceResponse
+
+from ..extensions import db
+from ..messaging import TransientSendError, render_sms, twilio_client
+from ..models import HomeVisit, Staff, Ticket
+from ..tickets import add_event
+from .rules import plain_sms
+
+
+def _done(ticket: Ticket, kinds: tuple[str, ...], key: str) -> bool:
+    return any(e.kind in kinds and (e.data or {}).get("key") == key for e in ticket.events)
+
+
+def bridge_twiml(resident_phone: str, hotline_number: str) -> str:
+    """What the staff member's leg runs once they pick up: dial the resident as the hotline."""
+    response = VoiceResponse()
+    response.say("Đang nối máy tới người dân.", language="vi-VN")
+    dial = response.dial(caller_id=hotline_number, answer_on_bridge=True)
+    dial.number(resident_phone)
+    return str(response)
+
+
+def place_callback(ticket_id: int, staff_id: int, key: str) -> str:
+    ticket = db.session.get(Ticket, ticket_id)
+    staff = db.session.get(Staff, staff_id)
+    if ticket is None or staff is None:
+        return "missing"
+    if _done(ticket, ("callback_placed", "callback_failed"), key):
+        return "already_done"
+    client = twilio_client()
+    data: dict[str, Any] = {"key": key, "staff": staff.username}
+    if client is None or not staff.phone or not ticket.phone:
+        kind, message = "callback_failed", "not placed: no Twilio credentials or no phone number"
+    else:
+        hotline = current_app.config["PHONE_NUMBER"]
+        try:
+            call = client.calls.create(
+                to=staff.phone, from_=hotline, twiml=bridge_twiml(ticket.phone, hotline)
+            )
+        except TwilioRestException as error:
+            if error.status >= 500 or error.status == 429:
+                raise TransientSendError(f"Twilio answered {error.status}") from error
+            kind, message = "callback_failed", f"not placed: Twilio refused ({error.status})"
+        except OSError as error:
+            raise TransientSendError(str(error)) from error
+        else:
+            kind, message = "callback_placed", f"ringing {staff.name}, then the resident (call {call.sid})"
+            data.update(sid=call.sid, status=call.status)
+    add_event(ticket, kind, message, data=data, actor="system")
+    db.session.commit()
+    return kind
+
+
+def notify_volunteer(visit_id: int) -> str:
+    visit = db.session.get(HomeVisit, visit_id)
+    if visit is None:
+        return "missing"
+    ticket, volunteer = visit.ticket, visit.volunteer
+    key = f"volunteer-{visit.id}"
+    if _done(ticket, ("staff_sms_sent", "staff_sms_not_sent", "staff_sms_failed"), key):
+        return "already_done"
+    village = ticket.village.name if ticket.village else "?"
+    body = render_sms(
+        "visit_volunteer",
+        volunteer.language,
+        code=ticket.code,
+        date=f"{visit.visit_on:%d/%m}",
+        phone=ticket.phone or "?",
+        village=village,
+    )
+    body = plain_sms(body)
+    data: dict[str, Any] = {"key": key, "to": volunteer.phone, "body": body}
+    client = twilio_client()
+    if not volunteer.phone or client is None:
+        kind, message = "staff_sms_not_sent", f"volunteer {volunteer.name} not texted: no phone or provider"
+    else:
+        try:
+            sent = client.messages.create(
+                to=volunteer.phone, from_=current_app.config["PHONE_NUMBER"], body=body
+            )
+        except TwilioRestException as error:
+            if error.status >= 500 or error.status == 429:
+                raise TransientSendError(f"Twilio answered {error.status}") from error
+            kind, message = "staff_sms_failed", f"volunteer not texted: Twilio refused ({error.status})"
+        except OSError as error:
+            raise TransientSendError(str(error)) from error
+        else:
+            kind, message = "staff_sms_sent", f"visit details texted to {volunteer.name}"
+            data.update(sid=sent.sid)
+    add_event(ticket, kind, message, data=data)
+    db.session.commit()
+    return kind

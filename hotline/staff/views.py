@@ -1,0 +1,452 @@
+"""The dashboard's pages: thin views over hotline.staff's domain modules."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from sqlalchemy import select
+from wtforms.validators import ValidationError
+
+from ..extensions import db
+from ..models import AuditEntry, HomeVisit, Role, Staff, Team, Ticket, Village, VoiceMessage
+from ..tickets import get_by_code
+from . import LANGUAGES, access, accounts, audit, claims, outcomes, reports
+from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.before_request
+def check_csrf() -> None:
+    """Every form post carries the session's CSRF token (header for fetch() calls)."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken", "")
+        try:
+            validate_csrf(token)
+        except ValidationError as error:
+            raise CSRFError(str(error)) from error
+
+
+@bp.app_context_processor
+def template_globals() -> dict:
+    return {"csrf_token": generate_csrf, "Role": Role, "languages": LANGUAGES}
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError):
+    return render_template(
+        "staff/error.html", message=_("The form expired. Reload the page and try again.")
+    ), 400
+
+
+@bp.errorhandler(access.Forbidden)
+def forbidden(error: access.Forbidden):
+    return render_template("staff/error.html", message=_("This request belongs to another team.")), 403
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user.role != Role.ADMIN:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def ticket_or_404(code: str) -> Ticket:
+    ticket = get_by_code(code)
+    if ticket is None:
+        abort(404)
+    access.check_can_see(current_user, ticket)
+    return ticket
+
+
+# --- accounts ------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "POST":
+        try:
+            staff = accounts.authenticate(
+                request.form.get("username", ""), request.form.get("password", ""), request.remote_addr
+            )
+        except accounts.LoginRefused as refused:
+            message = (
+                _("Too many failed attempts. Wait a few minutes and try again.")
+                if refused.throttled
+                else _("Wrong username or password.")
+            )
+            return render_template("staff/login.html", error=message), 429 if refused.throttled else 401
+        session.clear()
+        login_user(staff)
+        target = request.args.get("next", "")
+        return redirect(target if target.startswith("/staff/") else url_for("staff.queue"))
+    return render_template("staff/login.html")
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    audit.record(current_user.username, "logout")
+    db.session.commit()
+    logout_user()
+    return redirect(url_for("staff.login"))
+
+
+@bp.post("/lang")
+def set_language():
+    lang = request.form.get("lang")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    back = request.referrer or ""
+    return redirect(back if "/staff/" in back else url_for("staff.queue"))
+
+
+# --- the queue -----------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def queue():
+    filters = QueueFilters.from_args(request.args)
+    page = queue_page(current_user, filters)
+    context = dict(
+        page=page,
+        filters=filters,
+        status_filters=STATUS_FILTERS,
+        refresh=current_app.config["STAFF_QUEUE_REFRESH_SECONDS"],
+    )
+    if request.args.get("partial"):
+        return render_template("staff/_queue_rows.html", **context)
+    teams = db.session.scalars(select(Team).order_by(Team.name)).all()
+    villages = db.session.scalars(select(Village).order_by(Village.name)).all()
+    if current_user.role != Role.ADMIN:
+        teams = [t for t in teams if t.id == current_user.team_id]
+        villages = [v for v in villages if v.team_id == current_user.team_id]
+    return render_template("staff/queue.html", teams=teams, villages=villages, topics=topics(), **context)
+
+
+@bp.post("/claim-next")
+@login_required
+def claim_next():
+    ticket = claims.claim_next(current_user)
+    if ticket is None:
+        flash(_("No unclaimed request is waiting."), "info")
+        return redirect(url_for("staff.queue"))
+    flash(_("You claimed request %(code)s.", code=ticket.code), "ok")
+    return redirect(url_for("staff.ticket", code=ticket.code))
+
+
+# --- one request ---------------------------------------------------------------------
+
+
+@bp.get("/t/<code>")
+@login_required
+def ticket(code: str):
+    ticket = ticket_or_404(code)
+    voice_messages = db.session.scalars(
+        select(VoiceMessage).where(VoiceMessage.ticket_id == ticket.id).order_by(VoiceMessage.id)
+    ).all()
+    visits = db.session.scalars(
+        select(HomeVisit).where(HomeVisit.ticket_id == ticket.id).order_by(HomeVisit.id)
+    ).all()
+    teammates = db.session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)).all()
+    teammates = [s for s in teammates if access.can_see(s, ticket)]
+    teams = db.session.scalars(select(Team).order_by(Team.name)).all()
+    villages = db.session.scalars(select(Village).order_by(Village.name)).all()
+    return render_template(
+        "staff/ticket.html",
+        ticket=ticket,
+        voice_messages=voice_messages,
+        visits=visits,
+        teammates=teammates,
+        teams=teams,
+        villages=villages,
+        today=date.today(),
+    )
+
+
+def _back(ticket: Ticket):
+    return redirect(url_for("staff.ticket", code=ticket.code))
+
+
+def _claim_error(error: claims.ClaimError) -> str:
+    messages = {
+        "taken": _("Already claimed by %(name)s.", name=error.holder.name if error.holder else "?"),
+        "closed": _("This request is closed."),
+        "not_yours": _("Claim the request first (or ask a team lead)."),
+        "not_claimed": _("Nobody has claimed this request."),
+        "not_lead": _("Only a team lead or an admin can do that."),
+        "wrong_team": _("That person cannot work this request."),
+        "bad_date": _("The visit date is in the past."),
+        "no_number": _("The resident's number is unknown."),
+    }
+    return messages.get(error.reason, str(error))
+
+
+@bp.post("/t/<code>/claim")
+@login_required
+def claim(code: str):
+    ticket = ticket_or_404(code)
+    try:
+        result = claims.claim(ticket, current_user)
+        flash(_("You claimed request %(code)s.", code=ticket.code), "ok")
+        ticket = result.ticket
+    except claims.ClaimError as error:
+        flash(_claim_error(error), "error")
+        if request.headers.get("X-Requested-With") == "fetch":
+            return {"ok": False, "reason": error.reason, "message": _claim_error(error)}, 409
+    return _back(ticket)
+
+
+@bp.post("/t/<code>/release")
+@login_required
+def release(code: str):
+    ticket = ticket_or_404(code)
+    try:
+        claims.release(ticket, current_user)
+        flash(_("Request released back to the queue."), "ok")
+    except claims.ClaimError as error:
+        flash(_claim_error(error), "error")
+    return _back(ticket)
+
+
+@bp.post("/t/<code>/reassign")
+@login_required
+def reassign(code: str):
+    ticket = ticket_or_404(code)
+    to = db.session.get(Staff, int(request.form.get("staff_id", "0") or 0))
+    if to is None:
+        flash(_("Choose a person."), "error")
+        return _back(ticket)
+    try:
+        claims.reassign(ticket, current_user, to)
+        flash(_("Assigned to %(name)s.", name=to.name), "ok")
+    except claims.ClaimError as error:
+        flash(_claim_error(error), "error")
+    return _back(ticket)
+
+
+@bp.post("/t/<code>/outcome")
+@login_required
+def outcome(code: str):
+    ticket = ticket_or_404(code)
+    kind = request.form.get("outcome", "")
+    note = request.form.get("note", "").strip() or None
+    try:
+        if kind == "resolved":
+            outcomes.resolve(ticket, current_user, note)
+        elif kind == "no_answer":
+            outcomes.no_answer(ticket, current_user, note)
+        elif kind == "wrong_number":
+            outcomes.wrong_number(ticket, current_user, note)
+        elif kind == "home_visit":
+            try:
+                visit_on = date.fromisoformat(request.form.get("visit_on", ""))
+            except ValueError:
+                flash(_("Choose the visit date."), "error")
+                return _back(ticket)
+            volunteer = db.session.get(Staff, int(request.form.get("volunteer_id") or current_user.id))
+            if volunteer is None:
+                abort(400)
+            outcomes.book_visit(ticket, current_user, visit_on, volunteer, note)
+        elif kind == "transferred":
+            team = db.session.get(Team, int(request.form.get("team_id") or 0))
+            if team is None:
+                flash(_("Choose a team."), "error")
+                return _back(ticket)
+            outcomes.transfer(ticket, current_user, team, note)
+        else:
+            flash(_("Choose an outcome."), "error")
+            return _back(ticket)
+        flash(_("Outcome recorded."), "ok")
+    except claims.ClaimError as error:
+        flash(_claim_error(error), "error")
+    if kind == "transferred" and not access.can_see(current_user, ticket):
+        return redirect(url_for("staff.queue"))
+    return _back(ticket)
+
+
+@bp.post("/t/<code>/note")
+@login_required
+def note(code: str):
+    ticket = ticket_or_404(code)
+    try:
+        outcomes.add_note(ticket, current_user, request.form.get("text", ""))
+    except ValueError:
+        flash(_("The note is empty."), "error")
+    return _back(ticket)
+
+
+@bp.post("/t/<code>/village")
+@login_required
+def set_village(code: str):
+    ticket = ticket_or_404(code)
+    village = db.session.get(Village, int(request.form.get("village_id") or 0))
+    if village is None:
+        flash(_("Choose a village."), "error")
+        return _back(ticket)
+    outcomes.set_village(ticket, current_user, village)
+    if not access.can_see(current_user, ticket):
+        flash(_("Request routed to %(team)s.", team=ticket.team.name if ticket.team else "?"), "ok")
+        return redirect(url_for("staff.queue"))
+    return _back(ticket)
+
+
+@bp.post("/t/<code>/elderly")
+@login_required
+def set_elderly(code: str):
+    ticket = ticket_or_404(code)
+    outcomes.set_elderly(ticket, current_user, request.form.get("elderly") == "1")
+    return _back(ticket)
+
+
+@bp.post("/t/<code>/callback")
+@login_required
+def callback(code: str):
+    ticket = ticket_or_404(code)
+    try:
+        result = outcomes.start_callback(ticket, current_user)
+    except claims.ClaimError as error:
+        flash(_claim_error(error), "error")
+        return _back(ticket)
+    if result["mode"] == "manual":
+        flash(_("Dial %(number)s by hand.", number=result["dial"]), "dial")
+    else:
+        flash(
+            _(
+                "The hotline is calling your phone %(phone)s; pick up to be connected.",
+                phone=result["staff_phone"],
+            ),
+            "ok",
+        )
+    return _back(ticket)
+
+
+# --- reports -------------------------------------------------------------------------
+
+
+@bp.get("/reports")
+@login_required
+def report_page():
+    params = reports.ReportParams.from_args(request.args, current_user)
+    report = reports.build(params)
+    return render_template(
+        "staff/reports.html", report=report, params=params, chart=reports.bar_chart_svg(report)
+    )
+
+
+@bp.get("/reports.csv")
+@login_required
+def report_csv():
+    params = reports.ReportParams.from_args(request.args, current_user)
+    body = reports.as_csv(reports.build(params))
+    name = f"hotline-report-{params.start:%Y%m%d}-{params.end:%Y%m%d}-{params.by}-{params.period}.csv"
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"}
+    )
+
+
+# --- settings (admins) ---------------------------------------------------------------
+
+
+@bp.get("/admin")
+@admin_required
+def admin():
+    from .importer import COLUMNS
+
+    return render_template(
+        "staff/admin.html",
+        teams=db.session.scalars(select(Team).order_by(Team.name)).all(),
+        villages=db.session.scalars(select(Village).order_by(Village.name)).all(),
+        people=db.session.scalars(select(Staff).order_by(Staff.username)).all(),
+        audit_entries=db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all(),
+        import_kinds=list(COLUMNS),
+    )
+
+
+@bp.post("/admin/import")
+@admin_required
+def admin_import():
+    """The same all-or-nothing CSV import as `hotline import`, from the browser."""
+    from .importer import COLUMNS, ImportFailed, import_csv
+
+    kind = request.form.get("kind", "")
+    upload = request.files.get("file")
+    if kind not in COLUMNS or upload is None or not upload.filename:
+        flash(_("Choose what to import and a CSV file."), "error")
+        return redirect(url_for("staff.admin"))
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        flash(_("The file is not UTF-8 text (save it as CSV UTF-8)."), "error")
+        return redirect(url_for("staff.admin"))
+    try:
+        count = import_csv(text, kind, actor=current_user.username)
+    except ImportFailed as failed:
+        flash(_("Nothing imported: %(count)s bad row(s).", count=len(failed.errors)), "error")
+        for error in failed.errors[:50]:
+            flash(str(error), "error")
+        return redirect(url_for("staff.admin"))
+    flash(_("Imported %(count)s row(s).", count=count), "ok")
+    return redirect(url_for("staff.admin"))
+
+
+@bp.post("/admin/village/<int:village_id>")
+@admin_required
+def admin_village(village_id: int):
+    village = db.session.get(Village, village_id) or abort(404)
+    team = db.session.get(Team, int(request.form.get("team_id") or 0))
+    village.team_id = team.id if team else None
+    audit.record(current_user.username, "village_team", village.code, team=team.code if team else None)
+    db.session.commit()
+    flash(_("Saved."), "ok")
+    return redirect(url_for("staff.admin"))
+
+
+@bp.post("/admin/staff/<int:staff_id>")
+@admin_required
+def admin_staff(staff_id: int):
+    from ..phones import to_e164
+
+    person = db.session.get(Staff, staff_id) or abort(404)
+    role = request.form.get("role", person.role)
+    team = db.session.get(Team, int(request.form.get("team_id") or 0))
+    phone_raw = request.form.get("phone", "").strip()
+    phone = to_e164(phone_raw) if phone_raw else None
+    if phone_raw and phone is None:
+        flash(_("Not a phone number: %(value)s", value=phone_raw), "error")
+        return redirect(url_for("staff.admin"))
+    if role not in {r.value for r in Role}:
+        abort(400)
+    changes = {
+        "role": role,
+        "team": team.code if team else None,
+        "phone": phone,
+        "active": request.form.get("active") == "1",
+    }
+    person.role, person.team_id, person.phone = role, team.id if team else None, phone
+    person.active = changes["active"]
+    audit.record(current_user.username, "staff_changed", person.username, **changes)
+    db.session.commit()
+    flash(_("Saved."), "ok")
+    return redirect(url_for("staff.admin"))

@@ -1,0 +1,235 @@
+"""Outcomes of a callback, the jobs they queue (real Redis, real RQ worker and RQ's scheduler
+registry), the callback through the hotline number, and SMS through the fake Twilio REST API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from rq import Queue
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select
+
+from hotline.extensions import db
+from hotline.models import HomeVisit, Staff, Ticket, utcnow
+from hotline.queueing import get_redis
+from hotline.staff import outcomes
+from tests.fake_twilio_api import FakeTwilioAPI
+from tests.staff_fixtures import *  # noqa: F403  (fixtures)
+
+HOTLINE_NUMBER = "+842633000000"
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+LAN_PHONE, HUNG_PHONE = "+84911000001", "+84911000003"  # see tests/staff_fixtures.World
+
+
+@pytest.fixture
+def twilio_api():
+    api = FakeTwilioAPI("AC" + "2" * 32, "rest-token-staff").start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def app(app_factory, twilio_api):
+    """The app with Twilio credentials pointing at the fake REST API."""
+    app = app_factory(
+        TWILIO_ACCOUNT_SID=twilio_api.account_sid,
+        TWILIO_AUTH_TOKEN=twilio_api.auth_token,
+        TWILIO_API_BASE=twilio_api.base_url,
+        PHONE_NUMBER=HOTLINE_NUMBER,
+    )
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def fresh(ticket_id: int) -> Ticket:
+    db.session.remove()
+    return db.session.get(Ticket, ticket_id)
+
+
+def staff(username: str) -> Staff:
+    return db.session.scalar(select(Staff).where(Staff.username == username))
+
+
+def claimed(world, village=None, **kw) -> Ticket:
+    from hotline.staff import claims
+
+    ticket = world.ticket(village or world.village_a, **kw)
+    claims.claim(ticket, staff("lan"))
+    return db.session.get(Ticket, ticket.id)
+
+
+def scheduled() -> dict[str, datetime]:
+    registry = ScheduledJobRegistry("default", connection=get_redis())
+    return {job_id: registry.get_scheduled_time(job_id) for job_id in registry.get_job_ids()}
+
+
+def fire(job_id: str) -> None:
+    """What RQ's scheduler does when the time comes: move the job into its queue."""
+    job = Job.fetch(job_id, connection=get_redis())
+    ScheduledJobRegistry("default", connection=get_redis()).remove(job)
+    Queue("default", connection=get_redis()).enqueue_job(job)
+
+
+def test_resolved_sends_one_sms_to_the_resident(world, login, work_queue, twilio_api):
+    ticket = claimed(world)
+    tid, code, _phone = ticket.id, ticket.code, ticket.phone
+    login("lan").post(f"/staff/t/{code}/outcome", data={"outcome": "resolved", "note": "đã hướng dẫn"})
+    work_queue()
+    work_queue()
+    ticket = fresh(tid)
+    assert ticket.status == "resolved" and ticket.outcome == "resolved" and ticket.closed_at
+    assert [m["To"] for m in twilio_api.messages] == [ticket.phone]
+    body = twilio_api.messages[0]["Body"]
+    assert ticket.code in body and body.isascii() and len(body) <= 160
+    assert [e.kind for e in ticket.events].count("sms_sent") == 1
+
+
+def test_no_answer_retries_later_then_asks_the_resident_to_call(world, login, work_queue, twilio_api):
+    ticket = claimed(world)
+    tid, code, _phone = ticket.id, ticket.code, ticket.phone
+    lan = login("lan")
+    before = utcnow()
+    lan.post(f"/staff/t/{code}/outcome", data={"outcome": "no_answer"})
+    ticket = fresh(tid)
+    assert ticket.attempts == 1 and ticket.assignee_id is None and ticket.status == "open"
+    assert ticket.next_attempt_at - before == pytest.approx(timedelta(hours=2), abs=timedelta(seconds=30))
+    # Waiting requests leave the active queue until their time comes.
+    assert code not in lan.get("/staff/").get_data(as_text=True)
+    assert code in lan.get("/staff/?status=waiting").get_data(as_text=True)
+
+    work_queue()  # hands the retry to RQ's scheduler
+    job_id = f"retry-{tid}-1"
+    next_attempt = fresh(tid).next_attempt_at
+    assert scheduled()[job_id] == pytest.approx(next_attempt.replace(microsecond=0), abs=timedelta(seconds=1))
+    fire(job_id)
+    work_queue()
+    ticket = fresh(tid)
+    assert ticket.next_attempt_at is None and ticket.events[-1].kind == "retry_due"
+    assert code in lan.get("/staff/").get_data(as_text=True)
+
+    # Second try: the next morning at 08:00 local time.
+    lan.post(f"/staff/t/{code}/claim")
+    lan.post(f"/staff/t/{code}/outcome", data={"outcome": "no_answer"})
+    ticket = fresh(tid)
+    local = ticket.next_attempt_at.astimezone(TZ)
+    assert (local.hour, local.minute) == (8, 0) and local.date() == utcnow().astimezone(
+        TZ
+    ).date() + timedelta(1)
+    work_queue()
+    assert f"retry-{tid}-2" in scheduled()
+    fire(f"retry-{tid}-1")  # a stale retry changes nothing
+    work_queue()
+    assert fresh(tid).next_attempt_at is not None
+
+    # Third and last try: no more retries, an SMS asks the resident to call the hotline.
+    lan.post(f"/staff/t/{code}/claim")
+    lan.post(f"/staff/t/{code}/outcome", data={"outcome": "no_answer"})
+    work_queue()
+    ticket = fresh(tid)
+    assert ticket.status == "resolved" and ticket.outcome == "unreachable" and ticket.attempts == 3
+    assert f"retry-{tid}-3" not in scheduled()
+    assert len(twilio_api.messages) == 1 and "3" in twilio_api.messages[0]["Body"]
+
+
+def test_wrong_number_closes_without_sms(world, login, work_queue, twilio_api):
+    ticket = claimed(world)
+    tid, code, _phone = ticket.id, ticket.code, ticket.phone
+    login("lan").post(f"/staff/t/{code}/outcome", data={"outcome": "wrong_number"})
+    work_queue()
+    ticket = fresh(tid)
+    assert ticket.status == "cancelled" and ticket.outcome == "wrong_number" and twilio_api.messages == []
+
+
+def test_home_visit_texts_the_resident_now_and_the_day_before_and_the_volunteer(
+    world, login, work_queue, twilio_api
+):
+    ticket = claimed(world)
+    tid, code, phone = ticket.id, ticket.code, ticket.phone
+    visit_on = utcnow().astimezone(TZ).date() + timedelta(days=3)
+    lan = login("lan")
+    lan.post(
+        f"/staff/t/{code}/outcome",
+        data={"outcome": "home_visit", "visit_on": visit_on.isoformat(), "volunteer_id": world.vol_a2.id},
+    )
+    work_queue()
+    ticket = fresh(tid)
+    visit = db.session.scalar(select(HomeVisit))
+    assert (
+        ticket.outcome == "home_visit" and ticket.assignee.username == "hung" and visit.visit_on == visit_on
+    )
+    to = sorted(m["To"] for m in twilio_api.messages)
+    assert to == sorted([ticket.phone, HUNG_PHONE])
+    volunteer_sms = next(m["Body"] for m in twilio_api.messages if m["To"] == HUNG_PHONE)
+    assert ticket.code in volunteer_sms and ticket.phone in volunteer_sms and "Thon 1" in volunteer_sms
+    assert volunteer_sms.isascii() and len(volunteer_sms) <= 160
+    remind_at = scheduled()[f"visit-reminder-{visit.id}"]
+    expected = datetime.combine(visit_on - timedelta(days=1), datetime.min.time().replace(hour=8), tzinfo=TZ)
+    assert remind_at == expected
+    fire(f"visit-reminder-{visit.id}")
+    work_queue()
+    assert len(twilio_api.messages) == 3
+    assert "ngay mai" in twilio_api.messages[-1]["Body"] and twilio_api.messages[-1]["To"] == phone
+    # A visit in the past is refused.
+    other = claimed(world)
+    page = lan.post(
+        f"/staff/t/{other.code}/outcome",
+        data={"outcome": "home_visit", "visit_on": (date.today() - timedelta(3)).isoformat()},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Ngày hẹn đã qua." in page
+
+
+def test_transfer_moves_the_request_to_another_team(world, login):
+    ticket = claimed(world)
+    tid, code, _phone = ticket.id, ticket.code, ticket.phone
+    login("lan").post(f"/staff/t/{code}/outcome", data={"outcome": "transferred", "team_id": world.team_b.id})
+    ticket = fresh(tid)
+    assert ticket.team_id == world.team_b.id and ticket.assignee_id is None and ticket.status == "open"
+    assert login("lan").get(f"/staff/t/{code}").status_code == 403
+    assert login("minh").get(f"/staff/t/{code}").status_code == 200
+
+
+def test_call_back_rings_the_staff_phone_then_the_resident_as_the_hotline(
+    world, login, work_queue, twilio_api
+):
+    ticket = claimed(world)
+    tid, code, phone = ticket.id, ticket.code, ticket.phone
+    page = login("lan").post(f"/staff/t/{code}/callback", follow_redirects=True).get_data(as_text=True)
+    assert "+84911000001" in page
+    work_queue()
+    assert len(twilio_api.calls) == 1
+    call = twilio_api.calls[0]
+    assert call["To"] == LAN_PHONE and call["From"] == HOTLINE_NUMBER
+    import xml.etree.ElementTree as ET
+
+    dial = ET.fromstring(call["Twiml"]).find("Dial")
+    assert dial.get("callerId") == HOTLINE_NUMBER and dial.find("Number").text == phone
+    assert fresh(tid).events[-1].kind == "callback_placed"
+
+
+def test_without_twilio_credentials_the_page_shows_the_number_to_dial(app_factory):
+    from tests.staff_fixtures import StaffClient, World
+
+    plain = app_factory()
+    with plain.app_context():
+        world = World()
+        ticket = world.ticket(world.village_a)
+        page = StaffClient(plain, "lan").post(f"/staff/t/{ticket.code}/callback", follow_redirects=True)
+        assert f"Hãy tự gọi số {ticket.phone}" in page.get_data(as_text=True)
+        db.session.remove()
+
+
+def test_claiming_a_waiting_request_early_makes_its_scheduled_retry_a_no_op(world, login):
+    ticket = claimed(world)
+    tid, code = ticket.id, ticket.code
+    lan = login("lan")
+    lan.post(f"/staff/t/{code}/outcome", data={"outcome": "no_answer"})
+    assert fresh(tid).next_attempt_at is not None
+    lan.post(f"/staff/t/{code}/claim")
+    assert fresh(tid).next_attempt_at is None
+    assert outcomes.return_to_queue(tid, 1) is False
+    assert [e.kind for e in fresh(tid).events].count("retry_due") == 0
