@@ -33,8 +33,12 @@ def official_numbers() -> dict[str, str]:
 
 
 def is_official_number(phone: str | None) -> bool:
-    """True for the commune's official numbers (E.164 or as typed)."""
+    """True for the commune's official numbers and active staff phones (E.164 or as typed)."""
+    from .staff.directory import staff_by_phone
+
     if not phone:
         return False
     number = phone if phone.startswith("+") else to_e164(phone, current_app.config["DEFAULT_REGION"])
-    return number is not None and number in official_numbers()
+    if number is None:
+        return False
+    return number in official_numbers() or staff_by_phone(number) is not None

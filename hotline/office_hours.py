@@ -1,7 +1,10 @@
-"""Office hours, holidays and the staff on duty, read from `ivr_flows/office_hours.yaml`.
+"""Office hours, holidays and the staff on duty.
 
-One domain function, `on_duty_numbers(now)`, says whom "talk to a person" rings; it
-reads the data file today and can later read the staff roster without the IVR changing.
+Two sources, one answer: `ivr_flows/office_hours.yaml` holds the holidays and the
+defaults a fresh install starts with; what the commune's admins import in the
+dashboard (weekly hours, the duty roster; `hotline import office-hours|roster`)
+takes over as soon as it exists. `is_open(now)` and `on_duty_numbers(now)` are the
+only functions the voice menu asks.
 """
 
 from __future__ import annotations
@@ -98,13 +101,29 @@ def current() -> OfficeHours:
 
 
 def is_open(now: dt.datetime) -> bool:
-    return current().is_open(now)
+    """Open now? Holidays come from the file; weekly hours from the dashboard once imported."""
+    from .staff import roster
+
+    hours = current()
+    if hours.local(now).date() in hours.holidays:
+        return False
+    if roster.has_office_hours():
+        return roster.in_office_hours(now)
+    return hours.is_open(now)
 
 
 def on_duty_numbers(now: dt.datetime) -> list[str]:
-    """Staff numbers (E.164) to ring now, in order; empty outside office hours."""
-    hours = current()
-    return list(hours.on_duty) if hours.is_open(now) else []
+    """Staff numbers (E.164) to ring now, in order; empty outside office hours.
+
+    The dashboard's duty roster when one has been set up, else the file's list.
+    """
+    from .staff import roster
+
+    if not is_open(now):
+        return []
+    if roster.has_roster():
+        return roster.on_duty_numbers(now, hours_checked=True)
+    return list(current().on_duty)
 
 
 def ring_seconds() -> int:

@@ -32,9 +32,20 @@ def in_office_hours(now: datetime) -> bool:
     )
 
 
-def on_duty_numbers(now: datetime) -> list[str]:
-    """Phones (E.164) of staff on duty at `now`, in ring order; empty outside office hours."""
-    if not in_office_hours(now):
+def has_office_hours() -> bool:
+    return db.session.scalar(select(OfficeHours.id).limit(1)) is not None
+
+
+def has_roster() -> bool:
+    return db.session.scalar(select(RosterShift.id).limit(1)) is not None
+
+
+def on_duty_numbers(now: datetime, *, hours_checked: bool = False) -> list[str]:
+    """Phones (E.164) of staff on duty at `now`, in ring order; empty outside office hours.
+
+    `hours_checked`: the caller (hotline.office_hours) already applied hours and holidays.
+    """
+    if not hours_checked and not in_office_hours(now):
         return []
     here = local(now)
     rows = db.session.execute(

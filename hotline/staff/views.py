@@ -14,6 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -24,7 +25,17 @@ from sqlalchemy import select
 from wtforms.validators import ValidationError
 
 from ..extensions import db
-from ..models import AuditEntry, HomeVisit, Role, Staff, Team, Ticket, Village, VoiceMessage
+from ..models import (
+    AuditEntry,
+    HomeVisit,
+    Role,
+    Staff,
+    Team,
+    Ticket,
+    Transcription,
+    Village,
+    VoiceMessage,
+)
 from ..tickets import get_by_code
 from . import LANGUAGES, access, accounts, audit, claims, outcomes, reports
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
@@ -77,6 +88,21 @@ def ticket_or_404(code: str) -> Ticket:
         abort(404)
     access.check_can_see(current_user, ticket)
     return ticket
+
+
+@bp.get("/t/<code>/voice/<int:message_id>")
+@login_required
+def voice_audio(code: str, message_id: int):
+    """The stored recording, for staff who may see the request (Twilio's URL needs its login)."""
+    ticket = ticket_or_404(code)
+    row = db.session.scalar(
+        select(Transcription).where(
+            Transcription.voice_message_id == message_id, Transcription.ticket_id == ticket.id
+        )
+    )
+    if row is None or not row.audio_path:
+        abort(404)
+    return send_from_directory(current_app.config["DATA_DIR"], row.audio_path, max_age=3600)
 
 
 # --- accounts ------------------------------------------------------------------------
@@ -166,6 +192,10 @@ def ticket(code: str):
     voice_messages = db.session.scalars(
         select(VoiceMessage).where(VoiceMessage.ticket_id == ticket.id).order_by(VoiceMessage.id)
     ).all()
+    transcriptions = {
+        row.voice_message_id: row
+        for row in db.session.scalars(select(Transcription).where(Transcription.ticket_id == ticket.id))
+    }
     visits = db.session.scalars(
         select(HomeVisit).where(HomeVisit.ticket_id == ticket.id).order_by(HomeVisit.id)
     ).all()
@@ -177,6 +207,7 @@ def ticket(code: str):
         "staff/ticket.html",
         ticket=ticket,
         voice_messages=voice_messages,
+        transcriptions=transcriptions,
         visits=visits,
         teammates=teammates,
         teams=teams,
