@@ -235,14 +235,18 @@ def already_sent(ticket: Ticket, key: str) -> bool:
     )
 
 
-def send_ticket_sms(ticket_id: int, template: str, key: str) -> str:
-    """Send one templated SMS about a request; returns the outcome kind."""
+def send_ticket_sms(ticket_id: int, template: str, key: str, **values: str) -> str:
+    """Send one templated SMS about a request; returns the outcome kind.
+
+    The template gets `{code}` from the request and any other placeholder from
+    `values` (strings, so a job carrying them stays JSON-safe in the outbox).
+    """
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None:
         return "no_such_ticket"
     if already_sent(ticket, key):
         return "already_done"
-    body = render_sms(template, ticket.language, code=ticket.code)
+    body = render_sms(template, ticket.language, **{**values, "code": ticket.code})
     kind, message, data = _deliver(ticket.phone, body, f"ticket-{ticket.id}-{key}")
     data["key"] = key
     tickets.add_event(ticket, kind, message, data=data)

@@ -207,6 +207,7 @@ def book_visit(
         ticket.id,
         "visit_booked",
         f"visit-booked-{visit.id}",
+        {"date": f"{visit_on:%d/%m}"},
     )
     add_job(f"staff-sms-volunteer-{visit.id}", f"{JOBS}.notify_volunteer", visit.id)
     remind_at = datetime.combine(
