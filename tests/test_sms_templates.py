@@ -51,6 +51,42 @@ def test_every_template_in_every_language_fits_one_gsm7_segment(app):
     assert checked >= 2 * 25
 
 
+# What the staff commands put in their replies, at its longest (hotline/staff/sms_commands.py).
+STAFF_LONGEST = {
+    **LONGEST,
+    "phone": "+842633822123",  # the resident's number as stored (E.164)
+    "holder": LONGEST["name"],
+}
+STAFF_RAW = {  # echoes of what the volunteer typed, cut to these lengths
+    "unknown_code": {"code": "1234567890AB"},
+    "bad_date": {"date": "31/12/2026"},
+}
+
+
+def test_every_staff_reply_and_usage_fits_one_gsm7_segment(app):
+    """Field volunteers' replies (ivr_flows/staff.yaml), rendered by the code that sends them,
+    fit one segment without being cut."""
+    from hotline.staff.rules import rules
+    from hotline.staff.sms_commands import render_reply, render_usage
+
+    staff = rules()
+    checked = 0
+    for name, texts in staff["sms_replies"].items():
+        for language, text in texts.items():
+            values = {**STAFF_LONGEST, **STAFF_RAW.get(name, {})}
+            values = {n: values[n] for n in placeholders(text)}  # KeyError: a placeholder without a bound
+            rendered = render_reply(name, language, **values)
+            assert rendered == text.format(**values), (name, language, "was cut")
+            assert is_gsm7(rendered) and len(rendered) <= GSM7_SEGMENT, (name, language, len(rendered))
+            checked += 1
+    for command, spec in staff["sms_commands"].items():
+        for language in spec["usage"]:
+            rendered = render_usage(command, language)
+            assert is_gsm7(rendered) and len(rendered) <= GSM7_SEGMENT, (command, language)
+            checked += 1
+    assert checked >= 2 * 12
+
+
 def test_every_reply_template_has_every_reply_language(app):
     languages = {"vi", "en"}
     for key, texts in messaging.sms_templates().items():

@@ -116,7 +116,7 @@ def _handle(provider, dedup_key, from_number, text, provider_id, received_at, re
     if reply is not None:
         message.intent = "prehandler"
         db.session.flush()
-        _decide_reply(message, reply, reply_mode, capped=False)
+        _decide_reply(message, messaging.one_segment(reply), reply_mode, capped=False)
         return Inbound(message, message.reply)
 
     match = keywords().match(body)
@@ -136,7 +136,10 @@ def _handle(provider, dedup_key, from_number, text, provider_id, received_at, re
 
 
 def _prehandled(phone: str | None, body: str) -> str | None:
-    """Staff commands by SMS (registered by other subsystems) come before resident keywords."""
+    """Staff commands by SMS (registered by other subsystems) come before resident keywords.
+
+    Their replies are folded and cut to one segment by the caller, like every reply we send.
+    """
     if phone is None:
         return None
     for handler in current_app.extensions.get(PREHANDLERS, []):
