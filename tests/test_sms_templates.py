@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import string
 from collections import defaultdict
+from datetime import time
 
 import pytest
 
 from hotline import create_app, messaging
+from hotline.office_hours import describe_week
 from hotline.sms.text import GSM7_BASIC, GSM7_SEGMENT, is_gsm7, to_gsm7
 
 # The longest values a template realistically gets.
@@ -21,6 +23,12 @@ LONGEST = {
     "name": "Nguyen Thi Ngoc Huyen",
     "village": "Thon Bu Sir Bon Dak Ra",
 }
+# The longest week a commune realistically keeps: two spans on weekdays and Saturday,
+# Sunday morning (English day names are the longer ones).
+_WEEK = {day: [(time(7, 0), time(11, 30)), (time(13, 30), time(17, 0))] for day in range(5)}
+_WEEK[5] = [(time(7, 30), time(11, 30)), (time(13, 30), time(16, 30))]
+_WEEK[6] = [(time(7, 30), time(11, 0))]
+LONGEST["hours"] = describe_week(_WEEK, ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
 GENERIC = "x" * 20  # a placeholder another subsystem added, without a known bound
 
 
