@@ -95,6 +95,16 @@ def test_every_staff_reply_and_usage_fits_one_gsm7_segment(app):
     assert checked >= 2 * 12
 
 
+def test_placeholders_with_data_behind_them_have_a_longest_value(app):
+    """The visit date and the office hours are rendered at their longest above, not as GENERIC."""
+    templates = messaging.sms_templates()
+    for key, needed in (("visit_booked", {"code", "date"}), ("visit_reminder", {"code", "date"}),
+                        ("sms_hours", {"hours"}), ("sms_hours_short", {"hours"})):
+        for language, text in templates[key].items():
+            assert placeholders(text) == needed, (key, language)
+            assert needed <= set(LONGEST), key
+
+
 def test_every_reply_template_has_every_reply_language(app):
     languages = {"vi", "en"}
     for key, texts in messaging.sms_templates().items():
