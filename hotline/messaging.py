@@ -29,7 +29,7 @@ from twilio.rest import Client
 from . import tickets
 from .extensions import db
 from .models import SmsOptOut, SmsOutbound, Ticket, utcnow
-from .sms.text import to_gsm7
+from .sms.text import cut_to, segment_limit, to_gsm7
 
 SMS_OUTCOME_KINDS = ("sms_sent", "sms_not_sent", "sms_failed")
 #: Template files: the shared one, then the SMS keyword replies.
@@ -86,6 +86,16 @@ def reply_languages() -> set[str]:
 def fit_for_sms(text: str) -> str:
     """GSM-7 (accents removed) unless Unicode replies are switched on."""
     return text if current_app.config.get("SMS_UNICODE") else to_gsm7(text)
+
+
+def one_segment(text: str) -> str:
+    """Fold for SMS, then cut to one segment (at a word, with "...") when it is longer.
+
+    For replies whose text this module does not own (staff commands from a pre-handler):
+    a resident or volunteer must never pay for a second segment.
+    """
+    text = fit_for_sms(text)
+    return cut_to(text, segment_limit(text))
 
 
 def render_sms(template: str, language: str | None, **values: Any) -> str:
@@ -235,14 +245,18 @@ def already_sent(ticket: Ticket, key: str) -> bool:
     )
 
 
-def send_ticket_sms(ticket_id: int, template: str, key: str) -> str:
-    """Send one templated SMS about a request; returns the outcome kind."""
+def send_ticket_sms(ticket_id: int, template: str, key: str, **values: str) -> str:
+    """Send one templated SMS about a request; returns the outcome kind.
+
+    The template gets `{code}` from the request and any other placeholder from
+    `values` (strings, so a job carrying them stays JSON-safe in the outbox).
+    """
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None:
         return "no_such_ticket"
     if already_sent(ticket, key):
         return "already_done"
-    body = render_sms(template, ticket.language, code=ticket.code)
+    body = render_sms(template, ticket.language, **{**values, "code": ticket.code})
     kind, message, data = _deliver(ticket.phone, body, f"ticket-{ticket.id}-{key}")
     data["key"] = key
     tickets.add_event(ticket, kind, message, data=data)

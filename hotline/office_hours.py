@@ -4,7 +4,7 @@ Two sources, one answer: `ivr_flows/office_hours.yaml` holds the holidays and th
 defaults a fresh install starts with; what the commune's admins import in the
 dashboard (weekly hours, the duty roster; `hotline import office-hours|roster`)
 takes over as soon as it exists. `is_open(now)` and `on_duty_numbers(now)` are the
-only functions the voice menu asks.
+only functions the voice menu asks; `weekly_hours()` is what residents are told by SMS.
 """
 
 from __future__ import annotations
@@ -124,6 +124,39 @@ def on_duty_numbers(now: dt.datetime) -> list[str]:
     if roster.has_roster():
         return roster.on_duty_numbers(now, hours_checked=True)
     return list(current().on_duty)
+
+
+def weekly_hours() -> dict[int, list[tuple[dt.time, dt.time]]]:
+    """The week's opening hours (0 = Monday; closed days left out), from the same source
+    `is_open` follows: the dashboard's once imported, else the file's."""
+    from .staff import roster
+
+    if roster.has_office_hours():
+        return roster.weekly_hours()
+    return {day: sorted(spans) for day, spans in sorted(current().hours.items()) if spans}
+
+
+def _clock(moment: dt.time) -> str:
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def describe_week(hours: dict[int, list[tuple[dt.time, dt.time]]], day_names: list[str]) -> str:
+    """`Mon-Fri 7:00-11:30, 13:30-17:00; Sat 7:30-11:30`: consecutive days with the same
+    hours grouped, so the week fits in a short SMS."""
+    groups: list[tuple[int, int, list[tuple[dt.time, dt.time]]]] = []
+    for day in range(7):
+        spans = hours.get(day)
+        if not spans:
+            continue
+        if groups and groups[-1][1] == day - 1 and groups[-1][2] == spans:
+            groups[-1] = (groups[-1][0], day, spans)
+        else:
+            groups.append((day, day, spans))
+    parts = []
+    for first, last, spans in groups:
+        days = day_names[first] if first == last else f"{day_names[first]}-{day_names[last]}"
+        parts.append(days + " " + ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in spans))
+    return "; ".join(parts)
 
 
 def ring_seconds() -> int:

@@ -13,7 +13,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from hotline.extensions import db
-from hotline.models import HomeVisit, Staff, Ticket, utcnow
+from hotline.models import HomeVisit, OutboxMessage, Staff, Ticket, utcnow
 from hotline.queueing import get_redis
 from hotline.staff import outcomes
 from tests.fake_twilio_api import FakeTwilioAPI
@@ -163,6 +163,11 @@ def test_home_visit_texts_the_resident_now_and_the_day_before_and_the_volunteer(
     )
     to = sorted(m["To"] for m in twilio_api.messages)
     assert to == sorted([ticket.phone, HUNG_PHONE])
+    booked_sms = next(m["Body"] for m in twilio_api.messages if m["To"] == phone)
+    assert f"ngay {visit_on:%d/%m}" in booked_sms and code in booked_sms
+    assert booked_sms.isascii() and len(booked_sms) <= 160
+    job = next(j for j in db.session.scalars(select(OutboxMessage)) if j.job_id.startswith("staff-sms-visit"))
+    assert job.args[-1] == {"date": f"{visit_on:%d/%m}"}  # JSON-safe strings in the outbox
     volunteer_sms = next(m["Body"] for m in twilio_api.messages if m["To"] == HUNG_PHONE)
     assert ticket.code in volunteer_sms and ticket.phone in volunteer_sms and "Thon 1" in volunteer_sms
     assert volunteer_sms.isascii() and len(volunteer_sms) <= 160
@@ -172,7 +177,9 @@ def test_home_visit_texts_the_resident_now_and_the_day_before_and_the_volunteer(
     fire(f"visit-reminder-{visit.id}")
     work_queue()
     assert len(twilio_api.messages) == 3
-    assert "ngay mai" in twilio_api.messages[-1]["Body"] and twilio_api.messages[-1]["To"] == phone
+    reminder = twilio_api.messages[-1]
+    assert f"ngay mai {visit_on:%d/%m}" in reminder["Body"] and reminder["To"] == phone
+    assert reminder["Body"].isascii() and len(reminder["Body"]) <= 160
     # A visit in the past is refused.
     other = claimed(world)
     page = lan.post(
@@ -233,3 +240,18 @@ def test_claiming_a_waiting_request_early_makes_its_scheduled_retry_a_no_op(worl
     assert fresh(tid).next_attempt_at is None
     assert outcomes.return_to_queue(tid, 1) is False
     assert [e.kind for e in fresh(tid).events].count("retry_due") == 0
+
+
+def test_ticket_sms_fills_extra_values_in_the_residents_language(world, twilio_api):
+    from hotline import messaging
+
+    ticket = world.ticket(world.village_a)
+    ticket.language = "en"
+    db.session.commit()
+    tid, code = ticket.id, ticket.code
+    kind = messaging.send_ticket_sms(tid, "visit_booked", "visit-x", date="25/12", code="999999")
+    assert kind == "sms_sent"
+    body = twilio_api.messages[-1]["Body"]
+    assert "on 25/12 about request " + code in body  # {code} always comes from the request
+    assert messaging.send_ticket_sms(tid, "visit_booked", "visit-x", date="26/12") == "already_done"
+    assert len(twilio_api.messages) == 1

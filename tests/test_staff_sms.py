@@ -106,3 +106,37 @@ def test_directory_and_on_duty_numbers(world):
     assert on_duty_numbers(datetime(2026, 11, 30, 3, 0, tzinfo=UTC)) == [LAN]  # 10:00
     assert on_duty_numbers(datetime(2026, 11, 30, 6, 0, tzinfo=UTC)) == []  # 13:00: office closed
     assert on_duty_numbers(datetime(2026, 12, 1, 1, 0, tzinfo=UTC)) == []  # Tuesday: nobody on the roster
+
+
+def test_the_sms_pipeline_folds_and_bounds_prehandler_replies(world, app):
+    """Staff replies go through the same pipeline as residents': one GSM-7 segment, always."""
+    from hotline.sms.pipeline import REPLY_RETURN, receive_sms
+    from hotline.sms.text import is_gsm7
+
+    hung = world.vol_a2
+    # As long as the column allows, with an emoji.
+    hung.name = ("Trần Văn Hùng 🙏 " + "Đội thanh niên tình nguyện thôn Bu Sir " * 3)[:120]
+    db.session.commit()
+    ticket = world.ticket(world.village_a)
+    handle_staff_sms("+84911000003", f"NHAN {ticket.code}")
+    inbound = receive_sms(
+        provider="test", dedup_key="held", from_number=LAN, text=f"xong {ticket.code}",
+        reply_mode=REPLY_RETURN,
+    )
+    assert inbound.message.intent == "prehandler"
+    assert inbound.reply.startswith(f"Yeu cau {ticket.code} da do Tran Van Hung  Doi thanh nien")
+    assert is_gsm7(inbound.reply) and len(inbound.reply) <= 160
+
+    def chatty(phone, text):  # a pre-handler from another subsystem that ignores the limits
+        return "Đã nhận “" + text + "” ✅ " + "rất dài " * 40 if text.startswith("CHATTY") else None
+
+    app.extensions["hotline.sms_prehandlers"].insert(0, chatty)
+    try:
+        inbound = receive_sms(
+            provider="test", dedup_key="chatty", from_number=LAN, text="CHATTY", reply_mode=REPLY_RETURN
+        )
+    finally:
+        app.extensions["hotline.sms_prehandlers"].remove(chatty)
+    reply = inbound.reply
+    assert reply.startswith('Da nhan "CHATTY"  rat dai') and reply.endswith("dai...")
+    assert is_gsm7(reply) and len(reply) <= 160

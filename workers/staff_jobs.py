@@ -20,9 +20,10 @@ def schedule_at(when_iso: str, job_id: str, func: str, *args) -> str:
     return job_id
 
 
-def send_sms(ticket_id: int, template: str, key: str) -> str:
+def send_sms(ticket_id: int, template: str, key: str, values: dict[str, str] | None = None) -> str:
+    """`values` fill the template's placeholders besides `{code}` (a visit's date)."""
     try:
-        return messaging.send_ticket_sms(ticket_id, template, key)
+        return messaging.send_ticket_sms(ticket_id, template, key, **(values or {}))
     finally:
         db.session.remove()
 
@@ -48,7 +49,9 @@ def visit_reminder(visit_id: int) -> str:
         latest = max((e.data or {}).get("visit_id", 0) for e in booked)
         if latest != visit.id:
             return "skipped"
-        return messaging.send_ticket_sms(visit.ticket_id, "visit_reminder", f"visit-reminder-{visit.id}")
+        return messaging.send_ticket_sms(
+            visit.ticket_id, "visit_reminder", f"visit-reminder-{visit.id}", date=f"{visit.visit_on:%d/%m}"
+        )
     finally:
         db.session.remove()
 

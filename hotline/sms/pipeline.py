@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import messaging, tickets
+from .. import messaging, office_hours, tickets
 from ..codes import is_valid_code
 from ..directory import is_official_number
 from ..extensions import db
@@ -36,7 +36,7 @@ from ..models import (
 )
 from ..phones import to_e164
 from .keywords import Intent, Keywords, Match
-from .text import clean_inbound
+from .text import GSM7_SEGMENT, clean_inbound
 
 PREHANDLERS = "hotline.sms_prehandlers"
 #: How a reply leaves: queued for a worker, answered inline in TwiML, or only returned (CLI).
@@ -116,7 +116,7 @@ def _handle(provider, dedup_key, from_number, text, provider_id, received_at, re
     if reply is not None:
         message.intent = "prehandler"
         db.session.flush()
-        _decide_reply(message, reply, reply_mode, capped=False)
+        _decide_reply(message, messaging.one_segment(reply), reply_mode, capped=False)
         return Inbound(message, message.reply)
 
     match = keywords().match(body)
@@ -136,7 +136,10 @@ def _handle(provider, dedup_key, from_number, text, provider_id, received_at, re
 
 
 def _prehandled(phone: str | None, body: str) -> str | None:
-    """Staff commands by SMS (registered by other subsystems) come before resident keywords."""
+    """Staff commands by SMS (registered by other subsystems) come before resident keywords.
+
+    Their replies are folded and cut to one segment by the caller, like every reply we send.
+    """
     if phone is None:
         return None
     for handler in current_app.extensions.get(PREHANDLERS, []):
@@ -317,7 +320,17 @@ class _Context:
         return self.say(template, phone=shown)
 
     def on_hours(self) -> str:
-        return self.say("sms_hours")
+        """The hours from the data (the dashboard's, else office_hours.yaml), in one segment:
+        the short wording when the week is too irregular for the full one."""
+        hours = office_hours.weekly_hours()
+        if not hours:
+            return self.say("sms_hours_none")
+        days = [d.strip() for d in self.say("sms_hours_days").split(",")]
+        week = office_hours.describe_week(hours, days)
+        reply = self.say("sms_hours", hours=week)
+        if len(reply) > GSM7_SEGMENT:
+            reply = messaging.one_segment(self.say("sms_hours_short", hours=week))
+        return reply
 
     def on_language(self) -> str:
         language = self.match.language

@@ -72,3 +72,13 @@ def is_gsm7(text: str) -> bool:
 def segment_limit(text: str) -> int:
     """Characters one segment holds for this text (160 in GSM-7, else 70)."""
     return GSM7_SEGMENT if is_gsm7(text) else UCS2_SEGMENT
+
+
+def cut_to(text: str, limit: int) -> str:
+    """At most `limit` characters: cut at a word in the second half, marked with "..."."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 3]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.") + "..."

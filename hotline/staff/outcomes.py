@@ -74,7 +74,7 @@ def resolve(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str =
         ticket,
         "outcome",
         f"resolved by {staff.name}" + (f": {note}" if note else ""),
-        data={"outcome": Outcome.RESOLVED, "via": via},
+        data={"outcome": Outcome.RESOLVED, "via": via, "note": note},
         actor=staff.username,
     )
     add_job(f"staff-sms-resolved-{ticket.id}", f"{JOBS}.send_sms", ticket.id, "staff_resolved", "resolved")
@@ -89,7 +89,7 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
     ticket.attempts = (ticket.attempts or 0) + 1
     attempt = ticket.attempts
     max_attempts = int(rules()["retries"]["max_attempts"])
-    data = {"outcome": Outcome.NO_ANSWER, "attempt": attempt, "via": via}
+    data = {"outcome": Outcome.NO_ANSWER, "attempt": attempt, "max_attempts": max_attempts, "via": via}
     if attempt >= max_attempts:
         _close(ticket, TicketStatus.RESOLVED, Outcome.UNREACHABLE)
         add_event(
@@ -158,7 +158,7 @@ def wrong_number(ticket: Ticket, staff: Staff, note: str | None = None, *, via: 
         ticket,
         "outcome",
         "wrong number" + (f": {note}" if note else ""),
-        data={"outcome": Outcome.WRONG_NUMBER, "via": via},
+        data={"outcome": Outcome.WRONG_NUMBER, "via": via, "note": note},
         actor=staff.username,
     )
     audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.WRONG_NUMBER, via=via)
@@ -198,6 +198,7 @@ def book_visit(
             "visit_on": visit_on.isoformat(),
             "volunteer": volunteer.username,
             "via": via,
+            "note": note,
         },
         actor=staff.username,
     )
@@ -207,6 +208,7 @@ def book_visit(
         ticket.id,
         "visit_booked",
         f"visit-booked-{visit.id}",
+        {"date": f"{visit_on:%d/%m}"},
     )
     add_job(f"staff-sms-volunteer-{visit.id}", f"{JOBS}.notify_volunteer", visit.id)
     remind_at = datetime.combine(
@@ -239,7 +241,7 @@ def transfer(
         ticket,
         "transferred",
         f"transferred to {team.name}" + (f": {note}" if note else ""),
-        data={"from": previous, "to": team.code, "via": via},
+        data={"from": previous, "to": team.code, "via": via, "note": note},
         actor=staff.username,
     )
     audit.record(staff.username, "transfer", ticket.code, to=team.code, previous=previous)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -34,6 +34,19 @@ def in_office_hours(now: datetime) -> bool:
 
 def has_office_hours() -> bool:
     return db.session.scalar(select(OfficeHours.id).limit(1)) is not None
+
+
+def weekly_hours() -> dict[int, list[tuple[time, time]]]:
+    """The imported office hours by weekday (0 = Monday), each day's spans in order."""
+    week: dict[int, list[tuple[time, time]]] = {}
+    rows = db.session.execute(
+        select(OfficeHours.weekday, OfficeHours.opens, OfficeHours.closes).order_by(
+            OfficeHours.weekday, OfficeHours.opens
+        )
+    )
+    for weekday, opens, closes in rows:
+        week.setdefault(weekday, []).append((opens, closes))
+    return week
 
 
 def has_roster() -> bool:

@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 from flask import current_app
 
+from ..sms.text import GSM7_SEGMENT, cut_to
+
 
 def rules() -> dict[str, Any]:
     cache = current_app.extensions.get("hotline.staff_rules")
@@ -43,7 +45,7 @@ def check(data: dict[str, Any]) -> None:
 
 
 def plain_sms(text: str) -> str:
-    """One GSM-7 segment: accents removed (đ → d), at most 160 characters."""
+    """One GSM-7 segment: accents removed (đ → d), at most 160 characters (cut at a word)."""
     text = text.replace("đ", "d").replace("Đ", "D")
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return text[:160]
+    return cut_to(text, GSM7_SEGMENT)

@@ -29,10 +29,20 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
 
 
-def reply(name: str, staff: Staff, **values: str) -> str:
+def render_reply(name: str, language: str | None, **values: str) -> str:
+    """One reply from `ivr_flows/staff.yaml › sms_replies`, in the language (else Vietnamese)."""
     texts = rules()["sms_replies"][name]
-    text = texts.get(staff.language) or texts["vi"]
+    text = texts.get(language or "") or texts["vi"]
     return plain_sms(text.format(**values))
+
+
+def render_usage(command: str, language: str | None) -> str:
+    usage = rules()["sms_commands"][command]["usage"]
+    return plain_sms(usage.get(language or "") or usage["vi"])
+
+
+def reply(name: str, staff: Staff, **values: str) -> str:
+    return render_reply(name, staff.language, **values)
 
 
 def parse_visit_date(raw: str, today: date) -> date | None:
@@ -70,9 +80,8 @@ def handle_staff_sms(phone_e164: str, text: str) -> str | None:
     staff = staff_by_phone(phone_e164)
     if staff is None:
         return None
-    spec = rules()["sms_commands"][command]
     if len(words) < 2 or (command == "visit" and len(words) < 3):
-        return plain_sms(spec["usage"].get(staff.language) or spec["usage"]["vi"])
+        return render_usage(command, staff.language)
     code = words[1]
     ticket = get_by_code(code)
     if ticket is None:

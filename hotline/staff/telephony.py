@@ -82,7 +82,7 @@ def notify_volunteer(visit_id: int) -> str:
         village=village,
     )
     body = plain_sms(body)
-    data: dict[str, Any] = {"key": key, "to": volunteer.phone, "body": body}
+    data: dict[str, Any] = {"key": key, "to": volunteer.phone, "body": body, "volunteer": volunteer.username}
     client = twilio_client()
     if not volunteer.phone or client is None:
         kind, message = "staff_sms_not_sent", f"volunteer {volunteer.name} not texted: no phone or provider"

@@ -37,7 +37,7 @@ from ..models import (
     VoiceMessage,
 )
 from ..tickets import get_by_code
-from . import LANGUAGES, access, accounts, audit, claims, outcomes, reports
+from . import LANGUAGES, access, accounts, audit, claims, outcomes, reports, timeline
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -213,6 +213,7 @@ def ticket(code: str):
         teams=teams,
         villages=villages,
         today=date.today(),
+        lines=timeline.lines(ticket.events),
     )
 
 
