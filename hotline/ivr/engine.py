@@ -3,6 +3,12 @@
 Each webhook of a call carries a step number `n` in its URL; the TwiML answered
 for (CallSid, n) is stored with the step's side effects in one transaction, so
 a Twilio retry gets the same document and creates nothing twice.
+
+Every call waits on these webhooks, so the hot path is a few Core statements
+rather than ORM units of work: one query reads everything a step may need (the
+call, the stored answer to a retry, the caller's remembered language and open
+request), and the call, its new state and the step are written back in at most
+two statements before the commit (bench/voice_webhooks.py measures it).
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
-from sqlalchemy import and_, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, insert, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from .. import office_hours, outbox, tickets, voicemail
 from ..extensions import db
-from ..models import Call, CallStep, Channel, Resident, Ticket, TicketReason, utcnow
+from ..models import Call, CallStep, Channel, Resident, Ticket, TicketReason, TicketStatus, utcnow
 from ..phones import to_e164
 from ..prompts import PromptLibrary
 from .flow import Flow, FlowError, load_flow
@@ -70,15 +77,52 @@ def public_base_url() -> str:
 
 
 @dataclass
+class CallState:
+    """The call as a step sees and changes it: read by the step's one query, written back
+    with the step (an insert on first sight, else an update of the columns that changed)."""
+
+    call_sid: str
+    from_number: str | None
+    phone: str | None
+    to_number: str | None
+    language: str | None = None
+    ticket_id: int | None = None
+    outcome: str | None = None
+    #: None until the call has a row (the first step inserts it).
+    id: int | None = None
+    changed: set[str] = field(default_factory=set)
+
+    def change(self, name: str, value: Any) -> None:
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+            self.changed.add(name)
+
+    def row(self) -> dict[str, Any]:
+        return {"call_sid": self.call_sid, "from_number": self.from_number, "phone": self.phone,
+                "to_number": self.to_number, "language": self.language, "ticket_id": self.ticket_id,
+                "outcome": self.outcome}
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    """What the status read-out needs of a request."""
+
+    code: str
+    status: str
+
+
+@dataclass
 class CallContext:
     flow: Flow
-    call: Call
+    call: CallState
     next_seq: int
     node_id: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     #: The step created or changed something a resident relies on (a request, a voice message).
     durable: bool = False
+    #: The caller's open request as read with the call (False: not read yet).
+    open_request: RequestSummary | None | bool = False
 
     @property
     def language(self) -> str:
@@ -111,7 +155,7 @@ class CallContext:
 
     def read_code(self, verb: Any) -> None:
         """The request's code, digit by digit, twice: callers write it down the second time."""
-        code = self.values.get("raw_code") or (self.call.ticket.code if self.call.ticket else None)
+        code = self.values.get("raw_code") or self.call_ticket_code()
         if not code:
             return
         self.speak(verb, "your_code_is")
@@ -120,16 +164,33 @@ class CallContext:
         self.speak(verb, "code_again")
         self.read_digits(verb, code)
 
-    def read_status(self, verb: Any, ticket: Ticket) -> None:
-        self.values["raw_code"] = ticket.code
+    def call_ticket_code(self) -> str | None:
+        if self.call.ticket_id is None:
+            return None
+        return db.session.scalar(select(Ticket.code).where(Ticket.id == self.call.ticket_id))
+
+    def caller_open_request(self) -> RequestSummary | None:
+        """The caller's most recent open request (read with the call, else now)."""
+        if self.open_request is False:
+            query = _open_request_query(self.call.phone, Ticket.code, Ticket.status)
+            found = db.session.execute(query).first()
+            self.open_request = RequestSummary(*found) if found else None
+        return self.open_request
+
+    def find_request(self, code: str) -> RequestSummary | None:
+        found = db.session.execute(select(Ticket.code, Ticket.status).where(Ticket.code == code)).first()
+        return RequestSummary(*found) if found else None
+
+    def read_status(self, verb: Any, request: RequestSummary) -> None:
+        self.values["raw_code"] = request.code
         self.read_code(verb)
-        self.speak(verb, f"status_{ticket.status}")
+        self.speak(verb, f"status_{request.status}")
         self.reached("information")
 
     def reached(self, outcome: str) -> None:
         """What the caller got from this call; a call that ends with none is a dropped call."""
         if self.call.outcome in (None, "information"):
-            self.call.outcome = outcome
+            self.call.change("outcome", outcome)
 
     def staff_numbers(self) -> list[str]:
         if "staff" not in self.values:
@@ -143,8 +204,10 @@ class CallContext:
         return office_hours.is_open(utcnow())
 
     def set_language(self, language: str) -> None:
-        self.call.language = language
-        tickets.resident_for(self.call.phone, language)
+        """The call speaks it from now on, and the caller's next call remembers it."""
+        self.call.change("language", language)
+        if self.call.phone is not None:
+            db.session.execute(_upsert_resident_language(self.call.phone, language))
 
     def create_request(self, *, reason: str, topic: str | None) -> None:
         self.durable = True
@@ -157,7 +220,8 @@ class CallContext:
             event_data={"call_sid": self.call.call_sid},
         )
         db.session.flush()
-        self.call.ticket = ticket
+        self.open_request = False  # read again if the flow reads it out
+        self.call.change("ticket_id", ticket.id)
         self.values["raw_code"] = ticket.code
         self.values["code"] = spoken_digits(ticket.code)
         self.reached("request")
@@ -181,6 +245,7 @@ class CallContext:
             duration=int(duration) if duration.isdigit() else None,
             language=self.language,
         )
+        self.call.ticket_id = ticket.id  # voicemail attached it to the call already
         self.values["raw_code"] = ticket.code
         self.values["code"] = spoken_digits(ticket.code)
 
@@ -193,6 +258,24 @@ class _Blank(dict):
 
     def __missing__(self, key: str) -> str:
         return ""
+
+
+def _open_request_query(phone: str | None, *columns: Any) -> Any:
+    """The caller's most recent open request (as tickets.open_ticket_for orders them)."""
+    return (
+        select(*columns)
+        .where(Ticket.phone == phone, Ticket.status.in_(TicketStatus.open_values()))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+
+
+def _upsert_resident_language(phone: str, language: str) -> Any:
+    """The resident with this number remembers the language (created on first contact),
+    in one statement that two calls from one number can run at once."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Resident).values(phone=phone, language=language, created_at=utcnow())
+    return statement.on_conflict_do_update(index_elements=[Resident.phone], set_={"language": language})
 
 
 def _new_call(params: Mapping[str, str]) -> Call:
@@ -235,29 +318,54 @@ def run_step(
             return _run_step_once(params, seq, node_id, digits, attempt)
         except IntegrityError:  # a twin of this request committed first: answer what it answered
             db.session.rollback()
+        except DBAPIError as error:
+            # The pool's connection died (a database restart): nothing was committed, so the
+            # step runs again on a fresh connection. This replaces a ping before every request.
+            if not error.connection_invalidated:
+                raise
+            db.session.rollback()
     raise RuntimeError(f"step {seq} of call {params.get('CallSid')!r} kept conflicting")
+
+
+def _read_call(params: Mapping[str, str], seq: int) -> tuple[CallState, str | None, RequestSummary | None]:
+    """Everything a step may need, in one round trip: the call (if it has a row), the TwiML
+    stored for this step (a retry), the caller's remembered language and open request."""
+    call_sid = params.get("CallSid") or ""
+    raw_from = params.get("From")
+    phone = to_e164(raw_from, current_app.config["DEFAULT_REGION"])
+    calls, steps = Call.__table__, CallStep.__table__
+    wanted = select(literal(call_sid).label("call_sid")).subquery("wanted")
+    remembered = select(Resident.language).where(Resident.phone == phone).scalar_subquery()
+    query = select(
+        calls.c.id, calls.c.language, calls.c.ticket_id, calls.c.outcome, steps.c.twiml,
+        remembered.label("remembered_language"),
+        _open_request_query(phone, Ticket.code).scalar_subquery().label("open_code"),
+        _open_request_query(phone, Ticket.status).scalar_subquery().label("open_status"),
+    ).select_from(
+        wanted.outerjoin(calls, calls.c.call_sid == wanted.c.call_sid)
+        .outerjoin(steps, and_(steps.c.call_id == calls.c.id, steps.c.seq == seq))
+    )
+    found = db.session.execute(query).one()
+    call = CallState(call_sid=call_sid, from_number=raw_from, phone=phone, to_number=params.get("To"))
+    if found.id is None:
+        call.language = found.remembered_language
+    else:
+        call.id, call.language, call.ticket_id, call.outcome = (
+            found.id, found.language, found.ticket_id, found.outcome)
+    open_request = RequestSummary(found.open_code, found.open_status) if found.open_code else None
+    return call, found.twiml, open_request
 
 
 def _run_step_once(
     params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
 ) -> str:
-    call_sid = params.get("CallSid") or ""
-    # The call and this step's stored answer (a retry) in one round trip.
-    found = db.session.execute(
-        select(Call, CallStep.twiml)
-        .outerjoin(CallStep, and_(CallStep.call_id == Call.id, CallStep.seq == seq))
-        .where(Call.call_sid == call_sid)
-    ).first()
-    if found is None:
-        call = _new_call(params)
-        db.session.add(call)
-    else:
-        call, stored_twiml = found
-        if stored_twiml is not None:
-            return stored_twiml
+    call, stored_twiml, open_request = _read_call(params, seq)
+    if stored_twiml is not None:
+        return stored_twiml
 
     flow = current_flow()
-    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params)
+    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params,
+                      open_request=open_request)
     response = VoiceResponse()
     node = flow.nodes.get(node_id)
     if seq == 0 or node is None:
@@ -268,13 +376,26 @@ def _run_step_once(
     follow(ctx, next_id, response)
 
     twiml = str(response)
-    db.session.add(CallStep(call=call, seq=seq, node=node_id, digits=digits, twiml=twiml))
     if not ctx.durable and db.engine.dialect.name == "postgresql":
         # A step that only moved through menus: a database crash could forget it (Twilio's retry
         # would simply run it again) so it need not wait for the disk. Requests still do.
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
+    _write_step(call, seq, node_id, digits, twiml)
     db.session.commit()
     return twiml
+
+
+def _write_step(call: CallState, seq: int, node_id: str, digits: str | None, twiml: str) -> None:
+    """The call on first sight (else what the step changed in it) and the step's TwiML."""
+    calls = Call.__table__
+    if call.id is None:
+        new_call = insert(calls).values(**call.row(), status="in-progress", started_at=utcnow())
+        call.id = db.session.execute(new_call.returning(calls.c.id)).scalar_one()
+    elif call.changed:
+        changes = {name: getattr(call, name) for name in call.changed}
+        db.session.execute(update(calls).where(calls.c.id == call.id).values(changes))
+    db.session.execute(insert(CallStep.__table__).values(
+        call_id=call.id, seq=seq, node=node_id, digits=digits, twiml=twiml, created_at=utcnow()))
 
 
 def follow(ctx: CallContext, node_id: str | None, response: VoiceResponse) -> None:
