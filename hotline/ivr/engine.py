@@ -13,19 +13,30 @@ two statements before the commit (bench/voice_webhooks.py measures it).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
-from sqlalchemy import and_, insert, literal, select, text, update
+from sqlalchemy import String, and_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from .. import office_hours, outbox, tickets, voicemail
 from ..extensions import db
-from ..models import Call, CallStep, Channel, Resident, Ticket, TicketReason, TicketStatus, utcnow
+from ..models import (
+    Call,
+    CallStep,
+    Channel,
+    Resident,
+    Ticket,
+    TicketReason,
+    TicketStatus,
+    utcnow,
+)
 from ..phones import to_e164
 from ..prompts import PromptLibrary
 from .flow import Flow, FlowError, load_flow
@@ -91,16 +102,18 @@ class CallState:
     #: None until the call has a row (the first step inserts it).
     id: int | None = None
     changed: set[str] = field(default_factory=set)
+    #: The caller chose a language: their number remembers it for the next call.
+    remember_language: bool = False
 
     def change(self, name: str, value: Any) -> None:
         if getattr(self, name) != value:
             setattr(self, name, value)
             self.changed.add(name)
 
-    def row(self) -> dict[str, Any]:
-        return {"call_sid": self.call_sid, "from_number": self.from_number, "phone": self.phone,
-                "to_number": self.to_number, "language": self.language, "ticket_id": self.ticket_id,
-                "outcome": self.outcome}
+    def new_row(self, now: datetime) -> dict[str, Any]:
+        """The calls row a first step inserts."""
+        return {**{name: getattr(self, name) for name in CALL_STATE_COLUMNS},
+                "status": "in-progress", "started_at": now}
 
 
 @dataclass(frozen=True)
@@ -119,8 +132,6 @@ class CallContext:
     node_id: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
-    #: The step created or changed something a resident relies on (a request, a voice message).
-    durable: bool = False
     #: The caller's open request as read with the call (False: not read yet).
     open_request: RequestSummary | None | bool = False
 
@@ -167,18 +178,17 @@ class CallContext:
     def call_ticket_code(self) -> str | None:
         if self.call.ticket_id is None:
             return None
-        return db.session.scalar(select(Ticket.code).where(Ticket.id == self.call.ticket_id))
+        return db.session.connection().execute(TICKET_CODE, {"ticket_id": self.call.ticket_id}).scalar()
 
     def caller_open_request(self) -> RequestSummary | None:
         """The caller's most recent open request (read with the call, else now)."""
         if self.open_request is False:
-            query = _open_request_query(self.call.phone, Ticket.code, Ticket.status)
-            found = db.session.execute(query).first()
+            found = db.session.connection().execute(OPEN_REQUEST, {"phone": self.call.phone}).first()
             self.open_request = RequestSummary(*found) if found else None
         return self.open_request
 
     def find_request(self, code: str) -> RequestSummary | None:
-        found = db.session.execute(select(Ticket.code, Ticket.status).where(Ticket.code == code)).first()
+        found = db.session.connection().execute(REQUEST_BY_CODE, {"code": code}).first()
         return RequestSummary(*found) if found else None
 
     def read_status(self, verb: Any, request: RequestSummary) -> None:
@@ -206,11 +216,16 @@ class CallContext:
     def set_language(self, language: str) -> None:
         """The call speaks it from now on, and the caller's next call remembers it."""
         self.call.change("language", language)
-        if self.call.phone is not None:
-            db.session.execute(_upsert_resident_language(self.call.phone, language))
+        self.call.remember_language = self.call.phone is not None
+
+    def wait_for_disk(self) -> None:
+        """This step creates something a resident relies on (a request, a voice message): its
+        commit waits for the disk, unlike steps that only move through menus (see READ_CALL)."""
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SET LOCAL synchronous_commit = on"))
 
     def create_request(self, *, reason: str, topic: str | None) -> None:
-        self.durable = True
+        self.wait_for_disk()
         ticket = tickets.create_ticket(
             phone=self.call.phone,
             channel=Channel.VOICE,
@@ -235,7 +250,7 @@ class CallContext:
         return RECORDING_CALLBACK_PATH
 
     def attach_voice_message(self) -> None:
-        self.durable = True
+        self.wait_for_disk()
         duration = self.params.get("RecordingDuration") or ""
         ticket = voicemail.record_voice_message(
             call_sid=self.call.call_sid,
@@ -260,22 +275,93 @@ class _Blank(dict):
         return ""
 
 
-def _open_request_query(phone: str | None, *columns: Any) -> Any:
-    """The caller's most recent open request (as tickets.open_ticket_for orders them)."""
+def _open_request_id(phone: Any) -> Any:
+    """The caller's most recent open request (ordered as tickets.open_ticket_for orders them)."""
     return (
-        select(*columns)
-        .where(Ticket.phone == phone, Ticket.status.in_(TicketStatus.open_values()))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        select(TICKETS.c.id)
+        .where(TICKETS.c.phone == phone, TICKETS.c.status.in_(TicketStatus.open_values()))
+        .order_by(TICKETS.c.created_at.desc(), TICKETS.c.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
 
 
-def _upsert_resident_language(phone: str, language: str) -> Any:
-    """The resident with this number remembers the language (created on first contact),
-    in one statement that two calls from one number can run at once."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Resident).values(phone=phone, language=language, created_at=utcnow())
-    return statement.on_conflict_do_update(index_elements=[Resident.phone], set_={"language": language})
+def _read_call_statement(dialect: str) -> Any:
+    """(call_sid, seq, phone) → the call's row if any, the TwiML stored for this step, the
+    language the caller's number remembers, and the caller's open request.
+
+    On PostgreSQL it also lets this transaction commit without waiting for the disk: most
+    steps only move through menus (a database crash could forget them; Twilio's retry would
+    simply run them again). Steps that create a request or a voice message turn it back on
+    (CallContext.wait_for_disk) before they write.
+    """
+    wanted = select(bindparam("call_sid", type_=String).label("call_sid")).subquery("wanted")
+    open_request = TICKETS.alias("open_request")
+    phone = bindparam("phone", type_=String)
+    remembered = select(RESIDENTS.c.language).where(RESIDENTS.c.phone == phone).scalar_subquery()
+    columns = [
+        CALLS.c.id, CALLS.c.language, CALLS.c.ticket_id, CALLS.c.outcome, STEPS.c.twiml,
+        remembered.label("remembered_language"),
+        open_request.c.code.label("open_code"), open_request.c.status.label("open_status"),
+    ]
+    if dialect == "postgresql":
+        columns.append(func.set_config("synchronous_commit", "off", True).label("menu_step_commit"))
+    return select(*columns).select_from(
+        wanted.outerjoin(CALLS, CALLS.c.call_sid == wanted.c.call_sid)
+        .outerjoin(STEPS, and_(STEPS.c.call_id == CALLS.c.id, STEPS.c.seq == bindparam("seq")))
+        .outerjoin(open_request, open_request.c.id == _open_request_id(phone))
+    )
+
+
+def _remember_language(dialect: Any) -> Any:
+    """The caller's number remembers the language (a resident created on first contact), in
+    one statement two calls from one number can run at once."""
+    upsert = dialect.insert(RESIDENTS).values(
+        phone=bindparam("caller_phone"), language=bindparam("caller_language"),
+        created_at=bindparam("remembered_at", type_=RESIDENTS.c.created_at.type))
+    return upsert.on_conflict_do_update(
+        index_elements=[RESIDENTS.c.phone], set_={"language": upsert.excluded.language})
+
+
+CALLS, STEPS, RESIDENTS, TICKETS = Call.__table__, CallStep.__table__, Resident.__table__, Ticket.__table__
+CALL_STATE_COLUMNS = ("call_sid", "from_number", "phone", "to_number", "language", "ticket_id", "outcome")
+STEP_COLUMNS = ("call_id", "seq", "node", "digits", "twiml", "created_at")
+#: Built once: the hot path only binds values (SQLAlchemy's compiled cache does the rest).
+READ_CALL = {dialect: _read_call_statement(dialect) for dialect in ("postgresql", "sqlite")}
+OPEN_REQUEST = select(TICKETS.c.code, TICKETS.c.status).where(
+    TICKETS.c.id == _open_request_id(bindparam("phone")))
+REQUEST_BY_CODE = select(TICKETS.c.code, TICKETS.c.status).where(TICKETS.c.code == bindparam("code"))
+TICKET_CODE = select(TICKETS.c.code).where(TICKETS.c.id == bindparam("ticket_id"))
+REMEMBER_LANGUAGE = {"postgresql": _remember_language(postgresql), "sqlite": _remember_language(sqlite)}
+INSERT_CALL = insert(CALLS).returning(CALLS.c.id)
+UPDATE_CALL = update(CALLS).where(CALLS.c.id == bindparam("call_id"))
+INSERT_STEP = insert(STEPS)
+
+
+@functools.cache
+def _write_in_one_statement(new_call: bool, changed: frozenset[str], remember_language: bool) -> Any:
+    """PostgreSQL: the caller's language, the call (inserted, or what changed) and the step in
+    one statement (data-modifying CTEs), one round trip; built once per shape."""
+    def bound(table: Any, name: str, prefix: str = "") -> Any:
+        return bindparam(prefix + name, type_=table.c[name].type)
+
+    if new_call:
+        columns = (*CALL_STATE_COLUMNS, "status", "started_at")
+        call = insert(CALLS).values({name: bound(CALLS, name, "call_") for name in columns})
+    elif changed:
+        call = update(CALLS).where(CALLS.c.id == bound(STEPS, "call_id")).values(
+            {name: bound(CALLS, name, "call_") for name in sorted(changed)})
+    else:
+        call = None
+    if call is None:
+        call_id = bound(STEPS, "call_id")
+    else:
+        call_id = call.returning(CALLS.c.id).cte("written_call").c.id
+    step = select(call_id, *(bound(STEPS, name) for name in STEP_COLUMNS[1:]))
+    statement = insert(STEPS).from_select(list(STEP_COLUMNS), step)
+    if remember_language:
+        statement = statement.add_cte(_remember_language(postgresql).cte("remembered"))
+    return statement
 
 
 def _new_call(params: Mapping[str, str]) -> Call:
@@ -328,24 +414,12 @@ def run_step(
 
 
 def _read_call(params: Mapping[str, str], seq: int) -> tuple[CallState, str | None, RequestSummary | None]:
-    """Everything a step may need, in one round trip: the call (if it has a row), the TwiML
-    stored for this step (a retry), the caller's remembered language and open request."""
+    """Everything a step may need, in one round trip (see READ_CALL)."""
     call_sid = params.get("CallSid") or ""
     raw_from = params.get("From")
     phone = to_e164(raw_from, current_app.config["DEFAULT_REGION"])
-    calls, steps = Call.__table__, CallStep.__table__
-    wanted = select(literal(call_sid).label("call_sid")).subquery("wanted")
-    remembered = select(Resident.language).where(Resident.phone == phone).scalar_subquery()
-    query = select(
-        calls.c.id, calls.c.language, calls.c.ticket_id, calls.c.outcome, steps.c.twiml,
-        remembered.label("remembered_language"),
-        _open_request_query(phone, Ticket.code).scalar_subquery().label("open_code"),
-        _open_request_query(phone, Ticket.status).scalar_subquery().label("open_status"),
-    ).select_from(
-        wanted.outerjoin(calls, calls.c.call_sid == wanted.c.call_sid)
-        .outerjoin(steps, and_(steps.c.call_id == calls.c.id, steps.c.seq == seq))
-    )
-    found = db.session.execute(query).one()
+    found = db.session.connection().execute(
+        READ_CALL[db.engine.dialect.name], {"call_sid": call_sid, "seq": seq, "phone": phone}).one()
     call = CallState(call_sid=call_sid, from_number=raw_from, phone=phone, to_number=params.get("To"))
     if found.id is None:
         call.language = found.remembered_language
@@ -376,26 +450,31 @@ def _run_step_once(
     follow(ctx, next_id, response)
 
     twiml = str(response)
-    if not ctx.durable and db.engine.dialect.name == "postgresql":
-        # A step that only moved through menus: a database crash could forget it (Twilio's retry
-        # would simply run it again) so it need not wait for the disk. Requests still do.
-        db.session.execute(text("SET LOCAL synchronous_commit = off"))
     _write_step(call, seq, node_id, digits, twiml)
     db.session.commit()
     return twiml
 
 
 def _write_step(call: CallState, seq: int, node_id: str, digits: str | None, twiml: str) -> None:
-    """The call on first sight (else what the step changed in it) and the step's TwiML."""
-    calls = Call.__table__
+    """The caller's language if they chose one, the call on first sight (else what the step
+    changed in it) and the step's TwiML: one statement on PostgreSQL, a few on SQLite."""
+    connection = db.session.connection()
+    now = utcnow()
+    step = {"seq": seq, "node": node_id, "digits": digits, "twiml": twiml, "created_at": now}
+    language = {"caller_phone": call.phone, "caller_language": call.language, "remembered_at": now}
+    if db.engine.dialect.name == "postgresql":
+        statement = _write_in_one_statement(call.id is None, frozenset(call.changed), call.remember_language)
+        written = {f"call_{name}": value for name, value in call.new_row(now).items()}
+        connection.execute(statement, {**step, **language, **written, "call_id": call.id})
+        return
+    if call.remember_language:
+        connection.execute(REMEMBER_LANGUAGE["sqlite"], language)
     if call.id is None:
-        new_call = insert(calls).values(**call.row(), status="in-progress", started_at=utcnow())
-        call.id = db.session.execute(new_call.returning(calls.c.id)).scalar_one()
+        call.id = connection.execute(INSERT_CALL, call.new_row(now)).scalar_one()
     elif call.changed:
         changes = {name: getattr(call, name) for name in call.changed}
-        db.session.execute(update(calls).where(calls.c.id == call.id).values(changes))
-    db.session.execute(insert(CallStep.__table__).values(
-        call_id=call.id, seq=seq, node=node_id, digits=digits, twiml=twiml, created_at=utcnow()))
+        connection.execute(UPDATE_CALL, {"call_id": call.id, **changes})
+    connection.execute(INSERT_STEP, {"call_id": call.id, **step})
 
 
 def follow(ctx: CallContext, node_id: str | None, response: VoiceResponse) -> None:
