@@ -13,15 +13,17 @@ two statements before the commit (bench/voice_webhooks.py measures it).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
-from sqlalchemy import String, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import String, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -132,6 +134,11 @@ class CallContext:
     node_id: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
+    #: The node whose webhook this step answers (recorded with the step).
+    step_node: str = ""
+    #: The step created something a resident relies on (a request, a voice message): its commit
+    #: waits for the disk. Steps that only move through menus need not (see _write_in_one_statement).
+    durable: bool = False
     #: The caller's open request as read with the call (False: not read yet).
     open_request: RequestSummary | None | bool = False
 
@@ -218,14 +225,8 @@ class CallContext:
         self.call.change("language", language)
         self.call.remember_language = self.call.phone is not None
 
-    def wait_for_disk(self) -> None:
-        """This step creates something a resident relies on (a request, a voice message): its
-        commit waits for the disk, unlike steps that only move through menus (see READ_CALL)."""
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("SET LOCAL synchronous_commit = on"))
-
     def create_request(self, *, reason: str, topic: str | None) -> None:
-        self.wait_for_disk()
+        self.durable = True
         ticket = tickets.create_ticket(
             phone=self.call.phone,
             channel=Channel.VOICE,
@@ -250,7 +251,7 @@ class CallContext:
         return RECORDING_CALLBACK_PATH
 
     def attach_voice_message(self) -> None:
-        self.wait_for_disk()
+        self.durable = True
         duration = self.params.get("RecordingDuration") or ""
         ticket = voicemail.record_voice_message(
             call_sid=self.call.call_sid,
@@ -286,27 +287,18 @@ def _open_request_id(phone: Any) -> Any:
     )
 
 
-def _read_call_statement(dialect: str) -> Any:
+def _read_call_statement() -> Any:
     """(call_sid, seq, phone) → the call's row if any, the TwiML stored for this step, the
-    language the caller's number remembers, and the caller's open request.
-
-    On PostgreSQL it also lets this transaction commit without waiting for the disk: most
-    steps only move through menus (a database crash could forget them; Twilio's retry would
-    simply run them again). Steps that create a request or a voice message turn it back on
-    (CallContext.wait_for_disk) before they write.
-    """
+    language the caller's number remembers, and the caller's open request."""
     wanted = select(bindparam("call_sid", type_=String).label("call_sid")).subquery("wanted")
     open_request = TICKETS.alias("open_request")
     phone = bindparam("phone", type_=String)
     remembered = select(RESIDENTS.c.language).where(RESIDENTS.c.phone == phone).scalar_subquery()
-    columns = [
+    return select(
         CALLS.c.id, CALLS.c.language, CALLS.c.ticket_id, CALLS.c.outcome, STEPS.c.twiml,
         remembered.label("remembered_language"),
         open_request.c.code.label("open_code"), open_request.c.status.label("open_status"),
-    ]
-    if dialect == "postgresql":
-        columns.append(func.set_config("synchronous_commit", "off", True).label("menu_step_commit"))
-    return select(*columns).select_from(
+    ).select_from(
         wanted.outerjoin(CALLS, CALLS.c.call_sid == wanted.c.call_sid)
         .outerjoin(STEPS, and_(STEPS.c.call_id == CALLS.c.id, STEPS.c.seq == bindparam("seq")))
         .outerjoin(open_request, open_request.c.id == _open_request_id(phone))
@@ -327,7 +319,7 @@ CALLS, STEPS, RESIDENTS, TICKETS = Call.__table__, CallStep.__table__, Resident.
 CALL_STATE_COLUMNS = ("call_sid", "from_number", "phone", "to_number", "language", "ticket_id", "outcome")
 STEP_COLUMNS = ("call_id", "seq", "node", "digits", "twiml", "created_at")
 #: Built once: the hot path only binds values (SQLAlchemy's compiled cache does the rest).
-READ_CALL = {dialect: _read_call_statement(dialect) for dialect in ("postgresql", "sqlite")}
+READ_CALL = _read_call_statement()
 OPEN_REQUEST = select(TICKETS.c.code, TICKETS.c.status).where(
     TICKETS.c.id == _open_request_id(bindparam("phone")))
 REQUEST_BY_CODE = select(TICKETS.c.code, TICKETS.c.status).where(TICKETS.c.code == bindparam("code"))
@@ -341,7 +333,12 @@ INSERT_STEP = insert(STEPS)
 @functools.cache
 def _write_in_one_statement(new_call: bool, changed: frozenset[str], remember_language: bool) -> Any:
     """PostgreSQL: the caller's language, the call (inserted, or what changed) and the step in
-    one statement (data-modifying CTEs), one round trip; built once per shape."""
+    one statement (data-modifying CTEs), one round trip; built once per shape.
+
+    It also sets how its transaction commits (`commit_mode`): a step that only moved through
+    menus need not wait for the disk (a database crash could forget it; Twilio's retry would
+    simply run it again); one that created a request or a voice message does.
+    """
     def bound(table: Any, name: str, prefix: str = "") -> Any:
         return bindparam(prefix + name, type_=table.c[name].type)
 
@@ -358,7 +355,8 @@ def _write_in_one_statement(new_call: bool, changed: frozenset[str], remember_la
     else:
         call_id = call.returning(CALLS.c.id).cte("written_call").c.id
     step = select(call_id, *(bound(STEPS, name) for name in STEP_COLUMNS[1:]))
-    statement = insert(STEPS).from_select(list(STEP_COLUMNS), step)
+    statement = insert(STEPS).from_select(list(STEP_COLUMNS), step).returning(
+        func.set_config("synchronous_commit", bindparam("commit_mode", type_=String), True))
     if remember_language:
         statement = statement.add_cte(_remember_language(postgresql).cte("remembered"))
     return statement
@@ -413,13 +411,14 @@ def run_step(
     raise RuntimeError(f"step {seq} of call {params.get('CallSid')!r} kept conflicting")
 
 
-def _read_call(params: Mapping[str, str], seq: int) -> tuple[CallState, str | None, RequestSummary | None]:
+def _read_call(
+    connection: Connection, params: Mapping[str, str], seq: int,
+) -> tuple[CallState, str | None, RequestSummary | None]:
     """Everything a step may need, in one round trip (see READ_CALL)."""
     call_sid = params.get("CallSid") or ""
     raw_from = params.get("From")
     phone = to_e164(raw_from, current_app.config["DEFAULT_REGION"])
-    found = db.session.connection().execute(
-        READ_CALL[db.engine.dialect.name], {"call_sid": call_sid, "seq": seq, "phone": phone}).one()
+    found = connection.execute(READ_CALL, {"call_sid": call_sid, "seq": seq, "phone": phone}).one()
     call = CallState(call_sid=call_sid, from_number=raw_from, phone=phone, to_number=params.get("To"))
     if found.id is None:
         call.language = found.remembered_language
@@ -430,42 +429,62 @@ def _read_call(params: Mapping[str, str], seq: int) -> tuple[CallState, str | No
     return call, found.twiml, open_request
 
 
+@contextlib.contextmanager
+def _statement_connection() -> Iterator[Connection | None]:
+    """PostgreSQL: a connection outside the session's transaction, where the step's read and
+    (for a step that wrote nothing else) its write are one statement each, each its own
+    transaction: no BEGIN and COMMIT round trips. A twin of the step still loses on the unique
+    (call, seq) and replays the winner's TwiML. SQLite: None (the session's transaction)."""
+    if db.engine.dialect.name != "postgresql":
+        yield None
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
+
+
 def _run_step_once(
     params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
 ) -> str:
-    call, stored_twiml, open_request = _read_call(params, seq)
-    if stored_twiml is not None:
-        return stored_twiml
+    with _statement_connection() as autocommit:
+        reader = autocommit if autocommit is not None else db.session.connection()
+        call, stored_twiml, open_request = _read_call(reader, params, seq)
+        if stored_twiml is not None:
+            return stored_twiml
 
-    flow = current_flow()
-    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params,
-                      open_request=open_request)
-    response = VoiceResponse()
-    node = flow.nodes.get(node_id)
-    if seq == 0 or node is None:
-        # The call's first step, or a step URL from an older version of the flow.
-        next_id: str | None = flow.start if node is None else node_id
-    else:
-        next_id = NODE_TYPES[node["type"]].on_input(ctx, node_id, node, digits, attempt, response)
-    follow(ctx, next_id, response)
+        flow = current_flow()
+        ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params,
+                          step_node=node_id, open_request=open_request)
+        response = VoiceResponse()
+        node = flow.nodes.get(node_id)
+        if seq == 0 or node is None:
+            # The call's first step, or a step URL from an older version of the flow.
+            next_id: str | None = flow.start if node is None else node_id
+        else:
+            next_id = NODE_TYPES[node["type"]].on_input(ctx, node_id, node, digits, attempt, response)
+        follow(ctx, next_id, response)
 
-    twiml = str(response)
-    _write_step(call, seq, node_id, digits, twiml)
-    db.session.commit()
+        twiml = str(response)
+        if autocommit is not None and not db.session().in_transaction():
+            _write_step(autocommit, ctx, seq, digits, twiml)
+        else:  # the step's side effects (a request, its SMS in the outbox) commit with it
+            _write_step(db.session.connection(), ctx, seq, digits, twiml)
+            db.session.commit()
     return twiml
 
 
-def _write_step(call: CallState, seq: int, node_id: str, digits: str | None, twiml: str) -> None:
+def _write_step(connection: Connection, ctx: CallContext, seq: int, digits: str | None, twiml: str) -> None:
     """The caller's language if they chose one, the call on first sight (else what the step
     changed in it) and the step's TwiML: one statement on PostgreSQL, a few on SQLite."""
-    connection = db.session.connection()
+    call = ctx.call
     now = utcnow()
-    step = {"seq": seq, "node": node_id, "digits": digits, "twiml": twiml, "created_at": now}
+    step = {"seq": seq, "node": ctx.step_node, "digits": digits, "twiml": twiml, "created_at": now}
     language = {"caller_phone": call.phone, "caller_language": call.language, "remembered_at": now}
-    if db.engine.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         statement = _write_in_one_statement(call.id is None, frozenset(call.changed), call.remember_language)
         written = {f"call_{name}": value for name, value in call.new_row(now).items()}
-        connection.execute(statement, {**step, **language, **written, "call_id": call.id})
+        commit_mode = "on" if ctx.durable else "off"
+        connection.execute(
+            statement, {**step, **language, **written, "call_id": call.id, "commit_mode": commit_mode})
         return
     if call.remember_language:
         connection.execute(REMEMBER_LANGUAGE["sqlite"], language)
