@@ -395,16 +395,16 @@ def find_or_start_call(params: Mapping[str, str]) -> Call:
 def run_step(
     params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
 ) -> str:
-    """One webhook in one transaction: the call (on first sight), the step's side effects and
-    its TwiML are committed together; a retry, or a twin that lost the race, gets the stored TwiML."""
+    """One webhook, committed whole: the call (on first sight), the step's side effects and its
+    TwiML together; a retry, or a twin that lost the race, gets the stored TwiML."""
     for _ in range(3):
         try:
             return _run_step_once(params, seq, node_id, digits, attempt)
         except IntegrityError:  # a twin of this request committed first: answer what it answered
             db.session.rollback()
         except DBAPIError as error:
-            # The pool's connection died (a database restart): nothing was committed, so the
-            # step runs again on a fresh connection. This replaces a ping before every request.
+            # The pool's connection died (a database restart): the step runs again on a fresh
+            # one; it was committed whole (the run again replays it) or not at all.
             if not error.connection_invalidated:
                 raise
             db.session.rollback()
