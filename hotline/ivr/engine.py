@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
-from sqlalchemy import String, and_, bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -294,13 +294,16 @@ def _read_call_statement() -> Any:
     open_request = TICKETS.alias("open_request")
     phone = bindparam("phone", type_=String)
     remembered = select(RESIDENTS.c.language).where(RESIDENTS.c.phone == phone).scalar_subquery()
+    # A correlated lookup, not a join: PostgreSQL keeps the plan it made for the prepared
+    # statement while the tables were nearly empty, and a join may then scan every step.
+    stored = select(STEPS.c.twiml).where(
+        STEPS.c.call_id == CALLS.c.id, STEPS.c.seq == bindparam("seq")).scalar_subquery()
     return select(
-        CALLS.c.id, CALLS.c.language, CALLS.c.ticket_id, CALLS.c.outcome, STEPS.c.twiml,
+        CALLS.c.id, CALLS.c.language, CALLS.c.ticket_id, CALLS.c.outcome, stored.label("twiml"),
         remembered.label("remembered_language"),
         open_request.c.code.label("open_code"), open_request.c.status.label("open_status"),
     ).select_from(
         wanted.outerjoin(CALLS, CALLS.c.call_sid == wanted.c.call_sid)
-        .outerjoin(STEPS, and_(STEPS.c.call_id == CALLS.c.id, STEPS.c.seq == bindparam("seq")))
         .outerjoin(open_request, open_request.c.id == _open_request_id(phone))
     )
 
