@@ -1,14 +1,14 @@
 """From a Twilio voice webhook to the next TwiML document.
 
 Each webhook of a call carries a step number `n` in its URL; the TwiML answered
-for (CallSid, n) is stored with the step's side effects in one transaction, so
+for (CallSid, n) is stored with the step's side effects, committed together, so
 a Twilio retry gets the same document and creates nothing twice.
 
-Every call waits on these webhooks, so the hot path is a few Core statements
-rather than ORM units of work: one query reads everything a step may need (the
-call, the stored answer to a retry, the caller's remembered language and open
-request), and the call, its new state and the step are written back in at most
-two statements before the commit (bench/voice_webhooks.py measures it).
+Every caller waits on these webhooks, so the hot path is Core statements built
+once rather than ORM units of work: one query reads everything a step may need
+(the call, the stored answer to a retry, the caller's remembered language and
+open request), and one statement on PostgreSQL writes the caller's language, the
+call and the step (bench/voice_webhooks.py measures it).
 """
 
 from __future__ import annotations
