@@ -20,12 +20,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from . import queueing, transcription
-    from .extensions import db, migrate, tune_sqlite
+    from .extensions import db, drop_closed_connections, migrate, tune_sqlite
     from .ivr import engine
 
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+        drop_closed_connections(db.engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     queueing.init_app(app)
     engine.init_app(app)

@@ -41,7 +41,9 @@ class Defaults:
     #: Proxies in front of the app whose X-Forwarded-* headers are trusted.
     PROXY_COUNT = 1
     OUTBOX_BATCH = 100
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: No pool_pre_ping: closed connections are dropped without a round trip
+    #: (extensions.drop_closed_connections).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # Staff dashboard sessions: HTTPS-only, not readable by scripts, not sent cross-site.
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_SAMESITE = "Lax"

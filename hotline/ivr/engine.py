@@ -1,24 +1,44 @@
 """From a Twilio voice webhook to the next TwiML document.
 
 Each webhook of a call carries a step number `n` in its URL; the TwiML answered
-for (CallSid, n) is stored with the step's side effects in one transaction, so
+for (CallSid, n) is stored with the step's side effects, committed together, so
 a Twilio retry gets the same document and creates nothing twice.
+
+Every caller waits on these webhooks, so the hot path is Core statements built
+once rather than ORM units of work: one query reads everything a step may need
+(the call, the stored answer to a retry, the caller's remembered language and
+open request), and one statement on PostgreSQL writes the caller's language, the
+call and the step (bench/voice_webhooks.py measures it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import functools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
-from sqlalchemy import and_, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from twilio.twiml.voice_response import VoiceResponse
 
 from .. import office_hours, outbox, tickets, voicemail
 from ..extensions import db
-from ..models import Call, CallStep, Channel, Resident, Ticket, TicketReason, utcnow
+from ..models import (
+    Call,
+    CallStep,
+    Channel,
+    Resident,
+    Ticket,
+    TicketReason,
+    TicketStatus,
+    utcnow,
+)
 from ..phones import to_e164
 from ..prompts import PromptLibrary
 from .flow import Flow, FlowError, load_flow
@@ -70,15 +90,57 @@ def public_base_url() -> str:
 
 
 @dataclass
+class CallState:
+    """The call as a step sees and changes it: read by the step's one query, written back
+    with the step (an insert on first sight, else an update of the columns that changed)."""
+
+    call_sid: str
+    from_number: str | None
+    phone: str | None
+    to_number: str | None
+    language: str | None = None
+    ticket_id: int | None = None
+    outcome: str | None = None
+    #: None until the call has a row (the first step inserts it).
+    id: int | None = None
+    changed: set[str] = field(default_factory=set)
+    #: The caller chose a language: their number remembers it for the next call.
+    remember_language: bool = False
+
+    def change(self, name: str, value: Any) -> None:
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+            self.changed.add(name)
+
+    def new_row(self, now: datetime) -> dict[str, Any]:
+        """The calls row a first step inserts."""
+        return {**{name: getattr(self, name) for name in CALL_STATE_COLUMNS},
+                "status": "in-progress", "started_at": now}
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    """What the status read-out needs of a request."""
+
+    code: str
+    status: str
+
+
+@dataclass
 class CallContext:
     flow: Flow
-    call: Call
+    call: CallState
     next_seq: int
     node_id: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
-    #: The step created or changed something a resident relies on (a request, a voice message).
+    #: The node whose webhook this step answers (recorded with the step).
+    step_node: str = ""
+    #: The step created something a resident relies on (a request, a voice message): its commit
+    #: waits for the disk. Steps that only move through menus need not (see _write_in_one_statement).
     durable: bool = False
+    #: The caller's open request as read with the call (False: not read yet).
+    open_request: RequestSummary | None | bool = False
 
     @property
     def language(self) -> str:
@@ -111,7 +173,7 @@ class CallContext:
 
     def read_code(self, verb: Any) -> None:
         """The request's code, digit by digit, twice: callers write it down the second time."""
-        code = self.values.get("raw_code") or (self.call.ticket.code if self.call.ticket else None)
+        code = self.values.get("raw_code") or self.call_ticket_code()
         if not code:
             return
         self.speak(verb, "your_code_is")
@@ -120,16 +182,32 @@ class CallContext:
         self.speak(verb, "code_again")
         self.read_digits(verb, code)
 
-    def read_status(self, verb: Any, ticket: Ticket) -> None:
-        self.values["raw_code"] = ticket.code
+    def call_ticket_code(self) -> str | None:
+        if self.call.ticket_id is None:
+            return None
+        return db.session.connection().execute(TICKET_CODE, {"ticket_id": self.call.ticket_id}).scalar()
+
+    def caller_open_request(self) -> RequestSummary | None:
+        """The caller's most recent open request (read with the call, else now)."""
+        if self.open_request is False:
+            found = db.session.connection().execute(OPEN_REQUEST, {"phone": self.call.phone}).first()
+            self.open_request = RequestSummary(*found) if found else None
+        return self.open_request
+
+    def find_request(self, code: str) -> RequestSummary | None:
+        found = db.session.connection().execute(REQUEST_BY_CODE, {"code": code}).first()
+        return RequestSummary(*found) if found else None
+
+    def read_status(self, verb: Any, request: RequestSummary) -> None:
+        self.values["raw_code"] = request.code
         self.read_code(verb)
-        self.speak(verb, f"status_{ticket.status}")
+        self.speak(verb, f"status_{request.status}")
         self.reached("information")
 
     def reached(self, outcome: str) -> None:
         """What the caller got from this call; a call that ends with none is a dropped call."""
         if self.call.outcome in (None, "information"):
-            self.call.outcome = outcome
+            self.call.change("outcome", outcome)
 
     def staff_numbers(self) -> list[str]:
         if "staff" not in self.values:
@@ -143,8 +221,9 @@ class CallContext:
         return office_hours.is_open(utcnow())
 
     def set_language(self, language: str) -> None:
-        self.call.language = language
-        tickets.resident_for(self.call.phone, language)
+        """The call speaks it from now on, and the caller's next call remembers it."""
+        self.call.change("language", language)
+        self.call.remember_language = self.call.phone is not None
 
     def create_request(self, *, reason: str, topic: str | None) -> None:
         self.durable = True
@@ -157,7 +236,8 @@ class CallContext:
             event_data={"call_sid": self.call.call_sid},
         )
         db.session.flush()
-        self.call.ticket = ticket
+        self.open_request = False  # read again if the flow reads it out
+        self.call.change("ticket_id", ticket.id)
         self.values["raw_code"] = ticket.code
         self.values["code"] = spoken_digits(ticket.code)
         self.reached("request")
@@ -181,6 +261,7 @@ class CallContext:
             duration=int(duration) if duration.isdigit() else None,
             language=self.language,
         )
+        self.call.ticket_id = ticket.id  # voicemail attached it to the call already
         self.values["raw_code"] = ticket.code
         self.values["code"] = spoken_digits(ticket.code)
 
@@ -193,6 +274,95 @@ class _Blank(dict):
 
     def __missing__(self, key: str) -> str:
         return ""
+
+
+def _open_request_id(phone: Any) -> Any:
+    """The caller's most recent open request (ordered as tickets.open_ticket_for orders them)."""
+    return (
+        select(TICKETS.c.id)
+        .where(TICKETS.c.phone == phone, TICKETS.c.status.in_(TicketStatus.open_values()))
+        .order_by(TICKETS.c.created_at.desc(), TICKETS.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _read_call_statement() -> Any:
+    """(call_sid, seq, phone) → the call's row if any, the TwiML stored for this step, the
+    language the caller's number remembers, and the caller's open request."""
+    wanted = select(bindparam("call_sid", type_=String).label("call_sid")).subquery("wanted")
+    open_request = TICKETS.alias("open_request")
+    phone = bindparam("phone", type_=String)
+    remembered = select(RESIDENTS.c.language).where(RESIDENTS.c.phone == phone).scalar_subquery()
+    # A correlated lookup, not a join: PostgreSQL keeps the plan it made for the prepared
+    # statement while the tables were nearly empty, and a join may then scan every step.
+    stored = select(STEPS.c.twiml).where(
+        STEPS.c.call_id == CALLS.c.id, STEPS.c.seq == bindparam("seq")).scalar_subquery()
+    return select(
+        CALLS.c.id, CALLS.c.language, CALLS.c.ticket_id, CALLS.c.outcome, stored.label("twiml"),
+        remembered.label("remembered_language"),
+        open_request.c.code.label("open_code"), open_request.c.status.label("open_status"),
+    ).select_from(
+        wanted.outerjoin(CALLS, CALLS.c.call_sid == wanted.c.call_sid)
+        .outerjoin(open_request, open_request.c.id == _open_request_id(phone))
+    )
+
+
+def _remember_language(dialect: Any) -> Any:
+    """The caller's number remembers the language (a resident created on first contact), in
+    one statement two calls from one number can run at once."""
+    upsert = dialect.insert(RESIDENTS).values(
+        phone=bindparam("caller_phone"), language=bindparam("caller_language"),
+        created_at=bindparam("remembered_at", type_=RESIDENTS.c.created_at.type))
+    return upsert.on_conflict_do_update(
+        index_elements=[RESIDENTS.c.phone], set_={"language": upsert.excluded.language})
+
+
+CALLS, STEPS, RESIDENTS, TICKETS = Call.__table__, CallStep.__table__, Resident.__table__, Ticket.__table__
+CALL_STATE_COLUMNS = ("call_sid", "from_number", "phone", "to_number", "language", "ticket_id", "outcome")
+STEP_COLUMNS = ("call_id", "seq", "node", "digits", "twiml", "created_at")
+#: Built once: the hot path only binds values (SQLAlchemy's compiled cache does the rest).
+READ_CALL = _read_call_statement()
+OPEN_REQUEST = select(TICKETS.c.code, TICKETS.c.status).where(
+    TICKETS.c.id == _open_request_id(bindparam("phone")))
+REQUEST_BY_CODE = select(TICKETS.c.code, TICKETS.c.status).where(TICKETS.c.code == bindparam("code"))
+TICKET_CODE = select(TICKETS.c.code).where(TICKETS.c.id == bindparam("ticket_id"))
+REMEMBER_LANGUAGE = {"postgresql": _remember_language(postgresql), "sqlite": _remember_language(sqlite)}
+INSERT_CALL = insert(CALLS).returning(CALLS.c.id)
+UPDATE_CALL = update(CALLS).where(CALLS.c.id == bindparam("call_id"))
+INSERT_STEP = insert(STEPS)
+
+
+@functools.cache
+def _write_in_one_statement(new_call: bool, changed: frozenset[str], remember_language: bool) -> Any:
+    """PostgreSQL: the caller's language, the call (inserted, or what changed) and the step in
+    one statement (data-modifying CTEs), one round trip; built once per shape.
+
+    It also sets how its transaction commits (`commit_mode`): a step that only moved through
+    menus need not wait for the disk (a database crash could forget it; Twilio's retry would
+    simply run it again); one that created a request or a voice message does.
+    """
+    def bound(table: Any, name: str, prefix: str = "") -> Any:
+        return bindparam(prefix + name, type_=table.c[name].type)
+
+    if new_call:
+        columns = (*CALL_STATE_COLUMNS, "status", "started_at")
+        call = insert(CALLS).values({name: bound(CALLS, name, "call_") for name in columns})
+    elif changed:
+        call = update(CALLS).where(CALLS.c.id == bound(STEPS, "call_id")).values(
+            {name: bound(CALLS, name, "call_") for name in sorted(changed)})
+    else:
+        call = None
+    if call is None:
+        call_id = bound(STEPS, "call_id")
+    else:
+        call_id = call.returning(CALLS.c.id).cte("written_call").c.id
+    step = select(call_id, *(bound(STEPS, name) for name in STEP_COLUMNS[1:]))
+    statement = insert(STEPS).from_select(list(STEP_COLUMNS), step).returning(
+        func.set_config("synchronous_commit", bindparam("commit_mode", type_=String), True))
+    if remember_language:
+        statement = statement.add_cte(_remember_language(postgresql).cte("remembered"))
+    return statement
 
 
 def _new_call(params: Mapping[str, str]) -> Call:
@@ -228,53 +398,111 @@ def find_or_start_call(params: Mapping[str, str]) -> Call:
 def run_step(
     params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
 ) -> str:
-    """One webhook in one transaction: the call (on first sight), the step's side effects and
-    its TwiML are committed together; a retry, or a twin that lost the race, gets the stored TwiML."""
+    """One webhook, committed whole: the call (on first sight), the step's side effects and its
+    TwiML together; a retry, or a twin that lost the race, gets the stored TwiML."""
     for _ in range(3):
         try:
             return _run_step_once(params, seq, node_id, digits, attempt)
         except IntegrityError:  # a twin of this request committed first: answer what it answered
             db.session.rollback()
+        except DBAPIError as error:
+            # The pool's connection died (a database restart): the step runs again on a fresh
+            # one; it was committed whole (the run again replays it) or not at all.
+            if not error.connection_invalidated:
+                raise
+            db.session.rollback()
     raise RuntimeError(f"step {seq} of call {params.get('CallSid')!r} kept conflicting")
+
+
+def _read_call(
+    connection: Connection, params: Mapping[str, str], seq: int,
+) -> tuple[CallState, str | None, RequestSummary | None]:
+    """Everything a step may need, in one round trip (see READ_CALL)."""
+    call_sid = params.get("CallSid") or ""
+    raw_from = params.get("From")
+    phone = _caller_number(raw_from, current_app.config["DEFAULT_REGION"])
+    found = connection.execute(READ_CALL, {"call_sid": call_sid, "seq": seq, "phone": phone}).one()
+    call = CallState(call_sid=call_sid, from_number=raw_from, phone=phone, to_number=params.get("To"))
+    if found.id is None:
+        call.language = found.remembered_language
+    else:
+        call.id, call.language, call.ticket_id, call.outcome = (
+            found.id, found.language, found.ticket_id, found.outcome)
+    open_request = RequestSummary(found.open_code, found.open_status) if found.open_code else None
+    return call, found.twiml, open_request
+
+
+@functools.lru_cache(maxsize=4096)
+def _caller_number(raw: str | None, region: str) -> str | None:
+    """Every step of a call parses the same From: once per process is enough."""
+    return to_e164(raw, region)
+
+
+@contextlib.contextmanager
+def _statement_connection() -> Iterator[Connection | None]:
+    """PostgreSQL: a connection outside the session's transaction, where the step's read and
+    (for a step that wrote nothing else) its write are one statement each, each its own
+    transaction: no BEGIN and COMMIT round trips. A twin of the step still loses on the unique
+    (call, seq) and replays the winner's TwiML. SQLite: None (the session's transaction)."""
+    if db.engine.dialect.name != "postgresql":
+        yield None
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
 
 
 def _run_step_once(
     params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
 ) -> str:
-    call_sid = params.get("CallSid") or ""
-    # The call and this step's stored answer (a retry) in one round trip.
-    found = db.session.execute(
-        select(Call, CallStep.twiml)
-        .outerjoin(CallStep, and_(CallStep.call_id == Call.id, CallStep.seq == seq))
-        .where(Call.call_sid == call_sid)
-    ).first()
-    if found is None:
-        call = _new_call(params)
-        db.session.add(call)
-    else:
-        call, stored_twiml = found
+    with _statement_connection() as autocommit:
+        reader = autocommit if autocommit is not None else db.session.connection()
+        call, stored_twiml, open_request = _read_call(reader, params, seq)
         if stored_twiml is not None:
             return stored_twiml
 
-    flow = current_flow()
-    ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params)
-    response = VoiceResponse()
-    node = flow.nodes.get(node_id)
-    if seq == 0 or node is None:
-        # The call's first step, or a step URL from an older version of the flow.
-        next_id: str | None = flow.start if node is None else node_id
-    else:
-        next_id = NODE_TYPES[node["type"]].on_input(ctx, node_id, node, digits, attempt, response)
-    follow(ctx, next_id, response)
+        flow = current_flow()
+        ctx = CallContext(flow=flow, call=call, next_seq=seq + 1, node_id=node_id, params=params,
+                          step_node=node_id, open_request=open_request)
+        response = VoiceResponse()
+        node = flow.nodes.get(node_id)
+        if seq == 0 or node is None:
+            # The call's first step, or a step URL from an older version of the flow.
+            next_id: str | None = flow.start if node is None else node_id
+        else:
+            next_id = NODE_TYPES[node["type"]].on_input(ctx, node_id, node, digits, attempt, response)
+        follow(ctx, next_id, response)
 
-    twiml = str(response)
-    db.session.add(CallStep(call=call, seq=seq, node=node_id, digits=digits, twiml=twiml))
-    if not ctx.durable and db.engine.dialect.name == "postgresql":
-        # A step that only moved through menus: a database crash could forget it (Twilio's retry
-        # would simply run it again) so it need not wait for the disk. Requests still do.
-        db.session.execute(text("SET LOCAL synchronous_commit = off"))
-    db.session.commit()
+        twiml = str(response)
+        if autocommit is not None and not db.session().in_transaction():
+            _write_step(autocommit, ctx, seq, digits, twiml)
+        else:  # the step's side effects (a request, its SMS in the outbox) commit with it
+            _write_step(db.session.connection(), ctx, seq, digits, twiml)
+            db.session.commit()
     return twiml
+
+
+def _write_step(connection: Connection, ctx: CallContext, seq: int, digits: str | None, twiml: str) -> None:
+    """The caller's language if they chose one, the call on first sight (else what the step
+    changed in it) and the step's TwiML: one statement on PostgreSQL, a few on SQLite."""
+    call = ctx.call
+    now = utcnow()
+    step = {"seq": seq, "node": ctx.step_node, "digits": digits, "twiml": twiml, "created_at": now}
+    language = {"caller_phone": call.phone, "caller_language": call.language, "remembered_at": now}
+    if connection.dialect.name == "postgresql":
+        statement = _write_in_one_statement(call.id is None, frozenset(call.changed), call.remember_language)
+        written = {f"call_{name}": value for name, value in call.new_row(now).items()}
+        commit_mode = "on" if ctx.durable else "off"
+        connection.execute(
+            statement, {**step, **language, **written, "call_id": call.id, "commit_mode": commit_mode})
+        return
+    if call.remember_language:
+        connection.execute(REMEMBER_LANGUAGE["sqlite"], language)
+    if call.id is None:
+        call.id = connection.execute(INSERT_CALL, call.new_row(now)).scalar_one()
+    elif call.changed:
+        changes = {name: getattr(call, name) for name in call.changed}
+        connection.execute(UPDATE_CALL, {"call_id": call.id, **changes})
+    connection.execute(INSERT_STEP, {"call_id": call.id, **step})
 
 
 def follow(ctx: CallContext, node_id: str | None, response: VoiceResponse) -> None:

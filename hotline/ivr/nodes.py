@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from .. import codes, tickets
+from .. import codes
 
 if TYPE_CHECKING:
     from .engine import CallContext
@@ -500,10 +500,10 @@ class RequestStatus(NodeType):
 
     def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
         if node["by"] == "caller":
-            ticket = tickets.open_ticket_for(ctx.call.phone)
-            if ticket is None:
+            request = ctx.caller_open_request()
+            if request is None:
                 return node["not_found"]
-            ctx.read_status(response, ticket)
+            ctx.read_status(response, request)
             return node["found"]
         return self.gather(ctx, ctx.node_id, node, response, 1)
 
@@ -528,9 +528,9 @@ class RequestStatus(NodeType):
         if digits == "*":
             return self.gather(ctx, node_id, node, response, attempt)
         code = (digits or "").replace("*", "")
-        ticket = tickets.get_by_code(code) if codes.is_valid_code(code) else None
-        if ticket is not None:
-            ctx.read_status(response, ticket)
+        request = ctx.find_request(code) if codes.is_valid_code(code) else None
+        if request is not None:
+            ctx.read_status(response, request)
             return node["found"]
         if attempt >= node.get("tries", self.DEFAULT_TRIES):
             return node["on_failure"]
