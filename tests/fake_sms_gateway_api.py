@@ -15,37 +15,25 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.fake_http import LocalFakeAPI
 
 PREFIX = "/3rdparty/v1"
 
 
-class FakeSmsGatewayAPI:
+class FakeSmsGatewayAPI(LocalFakeAPI):
     def __init__(self, login: str, password: str):
         self.login = login
         self.password = password
         self.messages: list[dict] = []
         self.states: dict[str, dict] = {}
-        self.failures: list[int] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}{PREFIX}"
-
-    def start(self) -> FakeSmsGatewayAPI:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def fail_next(self, status: int, times: int = 1) -> None:
-        self.failures.extend([status] * times)
+        return f"{self.server_url}{PREFIX}"
 
     def _handler(self):
         api = self

@@ -17,42 +17,30 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
+
+from tests.fake_http import LocalFakeAPI
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
 CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Calls\.json$")
 
 
-class FakeTwilioAPI:
+class FakeTwilioAPI(LocalFakeAPI):
     def __init__(self, account_sid: str, auth_token: str):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.messages: list[dict[str, str]] = []
         self.calls: list[dict[str, str]] = []
-        self.failures: list[int] = []
         self.routes: dict[str, tuple[int, str, bytes]] = {}
         self.path_failures: dict[str, list[int]] = {}
         self.requests: list[tuple[str, str]] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def start(self) -> FakeTwilioAPI:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def fail_next(self, status: int, times: int = 1) -> None:
-        self.failures.extend([status] * times)
+        return self.server_url
 
     def serve(self, path: str, body: bytes, content_type: str = "audio/x-wav", status: int = 200):
         """Serve a static resource (e.g. a recording's media) at `path`."""
