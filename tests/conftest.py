@@ -23,6 +23,7 @@ from sqlalchemy import text
 from hotline import create_app
 from hotline.embedded_redis import EmbeddedRedis
 from hotline.extensions import db
+from tests.fake_twilio_api import FakeTwilioAPI
 from tests.twilio_sim import TwilioSim
 
 #: Fixture modules of each area (tests/<area>_fixtures.py).
@@ -30,6 +31,7 @@ pytest_plugins = ["tests.asr_fixtures"]
 
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://hotline.example.org"
+HOTLINE_NUMBER = "+842633000000"
 POSTGRES_SERVER = os.environ.get("HOTLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 
 
@@ -182,3 +184,22 @@ def work_queue(app):
         db.session.remove()
 
     return run
+
+
+@pytest.fixture
+def twilio_api():
+    """Twilio's REST API, played by a local server (api.twilio.com is unreachable here)."""
+    api = FakeTwilioAPI("AC" + "1" * 32, "rest-token-abc").start()
+    yield api
+    api.stop()
+
+
+def twilio_rest_config(api: FakeTwilioAPI, **extra) -> dict:
+    """App settings that send through `api` with its credentials, from the hotline number."""
+    return {
+        "TWILIO_ACCOUNT_SID": api.account_sid,
+        "TWILIO_AUTH_TOKEN": api.auth_token,
+        "TWILIO_API_BASE": api.base_url,
+        "PHONE_NUMBER": HOTLINE_NUMBER,
+        **extra,
+    }

@@ -11,7 +11,7 @@ from hotline import outbox
 from hotline.extensions import db
 from hotline.models import OutboxMessage, Ticket
 from hotline.queueing import get_redis
-from tests.fake_twilio_api import FakeTwilioAPI
+from tests.conftest import twilio_rest_config
 
 
 def callback_request(twilio, from_number="+84912345678"):
@@ -71,24 +71,12 @@ def test_with_redis_down_callers_notice_nothing_and_the_relay_catches_up(
         assert Queue("default", connection=Redis.from_url(redis_url)).count == 1
 
 
-@pytest.fixture
-def twilio_api(app_factory):
-    api = FakeTwilioAPI("AC" + "1" * 32, "rest-token-abc").start()
-    yield api
-    api.stop()
-
-
 def test_confirmation_sms_goes_through_twilio_rest_once(app_factory, twilio_api):
     from tests.conftest import PUBLIC_URL
     from tests.twilio_sim import TwilioSim
     from workers.main import run_worker
 
-    app = app_factory(
-        TWILIO_ACCOUNT_SID=twilio_api.account_sid,
-        TWILIO_AUTH_TOKEN=twilio_api.auth_token,
-        TWILIO_API_BASE=twilio_api.base_url,
-        PHONE_NUMBER="+842633000000",
-    )
+    app = app_factory(**twilio_rest_config(twilio_api))
     with app.app_context():
         sim = TwilioSim(app.test_client(), twilio_api.auth_token, PUBLIC_URL)
         ticket = callback_request(sim)
@@ -120,12 +108,7 @@ def test_a_refused_sms_is_recorded_not_retried(app_factory, twilio_api):
     from tests.twilio_sim import TwilioSim
     from workers import jobs
 
-    app = app_factory(
-        TWILIO_ACCOUNT_SID=twilio_api.account_sid,
-        TWILIO_AUTH_TOKEN=twilio_api.auth_token,
-        TWILIO_API_BASE=twilio_api.base_url,
-        PHONE_NUMBER="+842633000000",
-    )
+    app = app_factory(**twilio_rest_config(twilio_api))
     with app.app_context():
         ticket = callback_request(TwilioSim(app.test_client(), twilio_api.auth_token, PUBLIC_URL))
         twilio_api.fail_next(400)

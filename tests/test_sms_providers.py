@@ -9,20 +9,12 @@ from hotline import messaging, outbox
 from hotline.extensions import db
 from hotline.models import SmsOutbound, Ticket
 from hotline.queueing import get_redis
-from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN
+from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN, twilio_rest_config
 from tests.fake_sms_gateway_api import FakeSmsGatewayAPI
-from tests.fake_twilio_api import FakeTwilioAPI
 from tests.sms_fixtures import all_tickets, gateway_event, gateway_post, gateway_sms, outbound, twilio_sms
 from tests.twilio_sim import TwilioSim
 from workers import sms as sms_jobs
 from workers.main import run_worker
-
-
-@pytest.fixture
-def twilio_api():
-    api = FakeTwilioAPI("AC" + "1" * 32, "rest-token-abc").start()
-    yield api
-    api.stop()
 
 
 @pytest.fixture
@@ -40,10 +32,7 @@ def run_jobs(app):
 
 
 def twilio_app(app_factory, api, **extra):
-    return app_factory(
-        TWILIO_ACCOUNT_SID=api.account_sid, TWILIO_AUTH_TOKEN=api.auth_token,
-        TWILIO_API_BASE=api.base_url, PHONE_NUMBER="+842633000000", **extra,
-    )
+    return app_factory(**twilio_rest_config(api, **extra))
 
 
 def gateway_app(app_factory, api, **extra):

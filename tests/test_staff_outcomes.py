@@ -16,30 +16,17 @@ from hotline.extensions import db
 from hotline.models import HomeVisit, OutboxMessage, Staff, Ticket, utcnow
 from hotline.queueing import get_redis
 from hotline.staff import outcomes
-from tests.fake_twilio_api import FakeTwilioAPI
+from tests.conftest import HOTLINE_NUMBER, twilio_rest_config
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 
-HOTLINE_NUMBER = "+842633000000"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LAN_PHONE, HUNG_PHONE = "+84911000001", "+84911000003"  # see tests/staff_fixtures.World
 
 
 @pytest.fixture
-def twilio_api():
-    api = FakeTwilioAPI("AC" + "2" * 32, "rest-token-staff").start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
 def app(app_factory, twilio_api):
     """The app with Twilio credentials pointing at the fake REST API."""
-    app = app_factory(
-        TWILIO_ACCOUNT_SID=twilio_api.account_sid,
-        TWILIO_AUTH_TOKEN=twilio_api.auth_token,
-        TWILIO_API_BASE=twilio_api.base_url,
-        PHONE_NUMBER=HOTLINE_NUMBER,
-    )
+    app = app_factory(**twilio_rest_config(twilio_api))
     with app.app_context():
         yield app
         db.session.remove()

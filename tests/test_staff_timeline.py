@@ -22,7 +22,7 @@ from hotline.staff import claims, outcomes
 from hotline.tickets import add_event, create_ticket
 from hotline.transcription.pipeline import _finish
 from hotline.voicemail import record_voice_message
-from tests.fake_twilio_api import FakeTwilioAPI
+from tests.conftest import twilio_rest_config
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,20 +30,8 @@ PHONE = "+84912555001"
 
 
 @pytest.fixture
-def twilio_api():
-    api = FakeTwilioAPI("AC" + "3" * 32, "rest-token-timeline").start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
 def app(app_factory, twilio_api):
-    app = app_factory(
-        TWILIO_ACCOUNT_SID=twilio_api.account_sid,
-        TWILIO_AUTH_TOKEN=twilio_api.auth_token,
-        TWILIO_API_BASE=twilio_api.base_url,
-        PHONE_NUMBER="+842633000000",
-    )
+    app = app_factory(**twilio_rest_config(twilio_api))
     with app.app_context():
         yield app
         db.session.remove()
