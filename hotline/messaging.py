@@ -219,7 +219,7 @@ def set_opted_out(phone: str, opted_out: bool) -> None:
 # --- sending ---------------------------------------------------------------------------
 
 
-def _deliver(phone: str | None, body: str, key: str, *, honour_opt_out: bool = True):
+def deliver(phone: str | None, body: str, key: str, *, honour_opt_out: bool = True):
     """Send through the provider: (kind, message, data) for the timeline; raises when retryable."""
     data: dict[str, Any] = {"key": key, "to": phone, "body": body}
     if phone is None:
@@ -257,7 +257,7 @@ def send_ticket_sms(ticket_id: int, template: str, key: str, **values: str) -> s
     if already_sent(ticket, key):
         return "already_done"
     body = render_sms(template, ticket.language, **{**values, "code": ticket.code})
-    kind, message, data = _deliver(ticket.phone, body, f"ticket-{ticket.id}-{key}")
+    kind, message, data = deliver(ticket.phone, body, f"ticket-{ticket.id}-{key}")
     data["key"] = key
     tickets.add_event(ticket, kind, message, data=data)
     db.session.commit()
@@ -295,7 +295,7 @@ def send_outbound(outbound_id: int) -> str:
         return "already_done"
     row.attempts += 1
     try:
-        kind, message, data = _deliver(
+        kind, message, data = deliver(
             row.phone, row.body, row.key, honour_opt_out=row.kind != "optout"
         )
     except TransientSendError as error:

@@ -96,3 +96,35 @@ def test_staff_play_the_stored_recording_and_read_its_transcript(app, world, log
 
     fresh_request_globals()  # forget the last logged-in user this app context remembers
     assert app.test_client().get(f"/staff/t/{code}/voice/{message_id}").status_code in (302, 401)
+
+
+def test_a_volunteers_visit_sms_goes_through_the_configured_gateway(app_factory):
+    """Texts to staff use the same provider as residents' SMS (a commune's local SIM)."""
+    from datetime import timedelta
+
+    from hotline.models import Staff
+    from hotline.staff import outcomes
+    from hotline.staff.telephony import notify_volunteer
+    from tests.fake_sms_gateway_api import FakeSmsGatewayAPI
+    from tests.staff_fixtures import World
+
+    gateway = FakeSmsGatewayAPI("hotline", "gateway-password").start()
+    try:
+        app = app_factory(SMS_PROVIDER="gateway", SMS_GATEWAY_URL=gateway.base_url,
+                          SMS_GATEWAY_LOGIN=gateway.login, SMS_GATEWAY_PASSWORD=gateway.password)
+        with app.app_context():
+            world = World()
+            ticket = world.ticket(world.village_a)
+            lead = db.session.get(Staff, world.lead_a.id)
+            volunteer = db.session.get(Staff, world.vol_a2.id)
+            visit_on = office_hours.current().local(utcnow()).date() + timedelta(days=2)
+            visit = outcomes.book_visit(ticket, lead, visit_on, volunteer)
+
+            assert notify_volunteer(visit.id) == "staff_sms_sent"
+            assert notify_volunteer(visit.id) == "already_done"
+            assert len(gateway.messages) == 1
+            assert "+84911000003" in str(gateway.messages[0])
+            assert ticket.code in str(gateway.messages[0])
+            db.session.remove()
+    finally:
+        gateway.stop()

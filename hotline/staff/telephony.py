@@ -1,8 +1,9 @@
 """Twilio REST work for the response team, run by workers: ring a staff member and bridge
 them to the resident, and text a volunteer about a home visit.
 
-Residents' SMS go through `hotline.messaging.send_ticket_sms`; texts to staff go
-to their own phone, so they are sent here, keyed on the timeline the same way.
+Residents' SMS go through `hotline.messaging.send_ticket_sms`; texts to staff go to
+their own phone, through the same provider (`hotline.messaging.deliver`), and are
+written on the request's timeline under their own kinds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.twiml.voice_response import VoiceResponse
 
 from ..extensions import db
-from ..messaging import TransientSendError, render_sms, twilio_client
+from ..messaging import TransientSendError, deliver, render_sms, twilio_client
 from ..models import HomeVisit, Staff, Ticket
 from ..tickets import add_event
 from .rules import plain_sms
@@ -82,24 +83,17 @@ def notify_volunteer(visit_id: int) -> str:
         village=village,
     )
     body = plain_sms(body)
-    data: dict[str, Any] = {"key": key, "to": volunteer.phone, "body": body, "volunteer": volunteer.username}
-    client = twilio_client()
-    if not volunteer.phone or client is None:
-        kind, message = "staff_sms_not_sent", f"volunteer {volunteer.name} not texted: no phone or provider"
+    # The configured provider (Twilio or the local-SIM gateway), as for residents' SMS;
+    # a volunteer's own STOP does not silence work messages.
+    outcome, detail, data = deliver(volunteer.phone or None, body, key, honour_opt_out=False)
+    data.update(key=key, volunteer=volunteer.username)
+    kind = f"staff_{outcome}"
+    if outcome == "sms_sent":
+        message = f"visit details texted to {volunteer.name}"
+    elif outcome == "sms_failed":
+        message = f"volunteer not texted: {detail.removeprefix('not sent: ')}"
     else:
-        try:
-            sent = client.messages.create(
-                to=volunteer.phone, from_=current_app.config["PHONE_NUMBER"], body=body
-            )
-        except TwilioRestException as error:
-            if error.status >= 500 or error.status == 429:
-                raise TransientSendError(f"Twilio answered {error.status}") from error
-            kind, message = "staff_sms_failed", f"volunteer not texted: Twilio refused ({error.status})"
-        except OSError as error:
-            raise TransientSendError(str(error)) from error
-        else:
-            kind, message = "staff_sms_sent", f"visit details texted to {volunteer.name}"
-            data.update(sid=sent.sid)
+        message = f"volunteer {volunteer.name} not texted: no phone or provider"
     add_event(ticket, kind, message, data=data)
     db.session.commit()
     return kind
