@@ -36,7 +36,6 @@ from ..models import (
     Resident,
     Ticket,
     TicketReason,
-    TicketStatus,
     utcnow,
 )
 from ..phones import to_e164
@@ -277,14 +276,7 @@ class _Blank(dict):
 
 
 def _open_request_id(phone: Any) -> Any:
-    """The caller's most recent open request (ordered as tickets.open_ticket_for orders them)."""
-    return (
-        select(TICKETS.c.id)
-        .where(TICKETS.c.phone == phone, TICKETS.c.status.in_(TicketStatus.open_values()))
-        .order_by(TICKETS.c.created_at.desc(), TICKETS.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    return tickets.latest_open_ticket_id(phone).scalar_subquery()
 
 
 def _read_call_statement() -> Any:
