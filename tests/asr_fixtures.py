@@ -5,6 +5,7 @@ and an app configured to download from it."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import uuid
@@ -15,7 +16,7 @@ from redis import Redis
 
 from hotline import speech_models
 from hotline.extensions import db
-from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN
+from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN, run_queued_jobs
 from tests.fake_twilio_api import FakeTwilioAPI
 from tests.twilio_sim import TwilioSim
 
@@ -81,17 +82,7 @@ def asr_twilio(asr_app):
 @pytest.fixture
 def asr_worker(asr_app):
     """Relay the outbox, then a real forking RQ worker in burst mode on the "asr" queue."""
-    from hotline.outbox import relay_pending
-    from hotline.queueing import get_redis
-    from workers.main import run_worker
-
-    def run():
-        relay_pending(get_redis())
-        db.session.remove()
-        run_worker(asr_app, ("asr",), burst=True, with_scheduler=False)
-        db.session.remove()
-
-    return run
+    return functools.partial(run_queued_jobs, asr_app, ("asr",))
 
 
 def new_recording(media_host: FakeTwilioAPI, body: bytes | None) -> tuple[str, str]:

@@ -11,6 +11,7 @@ Environment knobs (all optional):
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from pathlib import Path
@@ -170,20 +171,22 @@ def twilio(client):
     return TwilioSim(client, TEST_AUTH_TOKEN, PUBLIC_URL)
 
 
-@pytest.fixture
-def work_queue(app):
-    """Relay the outbox into RQ, then run a real (forking) RQ worker until the queue is empty."""
+def run_queued_jobs(app, queues=("default",)) -> None:
+    """Relay the outbox into RQ, then run a real (forking) RQ worker until the queues are empty."""
     from hotline.outbox import relay_pending
     from hotline.queueing import get_redis
     from workers.main import run_worker
 
-    def run(queues=("default",)):
-        relay_pending(get_redis())
-        db.session.remove()
-        run_worker(app, queues, burst=True, with_scheduler=False)
-        db.session.remove()
+    relay_pending(get_redis())
+    db.session.remove()
+    run_worker(app, queues, burst=True, with_scheduler=False)
+    db.session.remove()
 
-    return run
+
+@pytest.fixture
+def work_queue(app):
+    """`run_queued_jobs` for the test's app: `work_queue()` or `work_queue(("asr",))`."""
+    return functools.partial(run_queued_jobs, app)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from hotline import outbox
 from hotline.extensions import db
 from hotline.models import OutboxMessage, Ticket
 from hotline.queueing import get_redis
-from tests.conftest import twilio_rest_config
+from tests.conftest import run_queued_jobs, twilio_rest_config
 
 
 def callback_request(twilio, from_number="+84912345678"):
@@ -74,7 +74,6 @@ def test_with_redis_down_callers_notice_nothing_and_the_relay_catches_up(
 def test_confirmation_sms_goes_through_twilio_rest_once(app_factory, twilio_api):
     from tests.conftest import PUBLIC_URL
     from tests.twilio_sim import TwilioSim
-    from workers.main import run_worker
 
     app = app_factory(**twilio_rest_config(twilio_api))
     with app.app_context():
@@ -89,9 +88,7 @@ def test_confirmation_sms_goes_through_twilio_rest_once(app_factory, twilio_api)
             jobs.send_request_confirmation(ticket.id)
         assert jobs.send_request_confirmation(ticket.id) == "sms_sent"
         # The relay and a real worker run it again: still one SMS.
-        outbox.relay_pending(get_redis())
-        db.session.remove()
-        run_worker(app, ["default"], burst=True, with_scheduler=False)
+        run_queued_jobs(app)
 
         assert len(twilio_api.messages) == 1
         sent = twilio_api.messages[0]

@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hotline import messaging, outbox
+from hotline import messaging
 from hotline.extensions import db
 from hotline.models import SmsOutbound, Ticket
-from hotline.queueing import get_redis
-from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN, twilio_rest_config
+from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN, run_queued_jobs, twilio_rest_config
 from tests.fake_sms_gateway_api import FakeSmsGatewayAPI
 from tests.sms_fixtures import all_tickets, gateway_event, gateway_post, gateway_sms, outbound, twilio_sms
 from tests.twilio_sim import TwilioSim
 from workers import sms as sms_jobs
-from workers.main import run_worker
 
 
 @pytest.fixture
@@ -24,11 +22,6 @@ def gateway_api():
     api.stop()
 
 
-def run_jobs(app):
-    outbox.relay_pending(get_redis())
-    db.session.remove()
-    run_worker(app, ["default"], burst=True, with_scheduler=False)
-    db.session.remove()
 
 
 def twilio_app(app_factory, api, **extra):
@@ -52,7 +45,7 @@ def test_replies_go_through_twilio_rest_once_with_retries(app_factory, twilio_ap
         with pytest.raises(messaging.TransientSendError):
             sms_jobs.send_sms(row_id)
         assert sms_jobs.send_sms(row_id) == "sms_sent"
-        run_jobs(app)  # the relayed job runs too: still one SMS
+        run_queued_jobs(app)  # the relayed job runs too: still one SMS
         assert sms_jobs.send_sms(row_id) == "already_done"
 
         assert len(twilio_api.messages) == 1
@@ -91,7 +84,7 @@ def test_replies_go_through_the_android_gateway_api(app_factory, gateway_api):
         client = app.test_client()
         gateway_sms(client, "xin goi lai cho toi", "0912345678")
         gateway_api.fail_next(503)
-        run_jobs(app)  # first try fails; RQ schedules a retry (not run in burst mode)
+        run_queued_jobs(app)  # first try fails; RQ schedules a retry (not run in burst mode)
         row = outbound()[0]
         assert row.status == "pending" and row.attempts == 1 and "503" in row.error
         assert sms_jobs.send_sms(row.id) == "sms_sent"
@@ -129,10 +122,10 @@ def test_ticket_sms_respect_opt_out_and_use_the_configured_provider(app_factory,
     with app.app_context():
         client = app.test_client()
         gateway_sms(client, "lam cccd", "0912345678")
-        run_jobs(app)
+        run_queued_jobs(app)
         gateway_sms(client, "STOP", "0912345678", received_at="2026-11-26T11:47:00+07:00")
         gateway_sms(client, "them tin", "0912345678", received_at="2026-11-26T11:48:00+07:00")
-        run_jobs(app)
+        run_queued_jobs(app)
         texts = [m["textMessage"]["text"] for m in gateway_api.messages]
         assert len(texts) == 2 and texts[1].startswith("Ban se khong nhan")  # STOP is confirmed
         ticket_id = all_tickets()[0].id
@@ -170,7 +163,7 @@ def test_a_reply_queued_before_stop_is_not_sent_after_it(app_factory, gateway_ap
         client = app.test_client()
         gateway_sms(client, "lam cccd", "0912345678")
         gateway_sms(client, "STOP", "0912345678", received_at="2026-11-26T11:47:00+07:00")
-        run_jobs(app)
+        run_queued_jobs(app)
         texts = [m["textMessage"]["text"] for m in gateway_api.messages]
         assert len(texts) == 1 and texts[0].startswith("Ban se khong nhan")  # only the STOP confirmation
         first = outbound()[0]
