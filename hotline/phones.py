@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 
+#: Every webhook of a call or SMS thread parses the same number: parse it once per process.
+@functools.lru_cache(maxsize=4096)
 def to_e164(raw: str | None, region: str = "VN") -> str | None:
     """`0912 345 678` → `+84912345678`; None for withheld or impossible numbers.
 

@@ -412,7 +412,7 @@ def _read_call(
     """Everything a step may need, in one round trip (see READ_CALL)."""
     call_sid = params.get("CallSid") or ""
     raw_from = params.get("From")
-    phone = _caller_number(raw_from, current_app.config["DEFAULT_REGION"])
+    phone = to_e164(raw_from, current_app.config["DEFAULT_REGION"])
     found = connection.execute(READ_CALL, {"call_sid": call_sid, "seq": seq, "phone": phone}).one()
     call = CallState(call_sid=call_sid, from_number=raw_from, phone=phone, to_number=params.get("To"))
     if found.id is None:
@@ -422,12 +422,6 @@ def _read_call(
             found.id, found.language, found.ticket_id, found.outcome)
     open_request = RequestSummary(found.open_code, found.open_status) if found.open_code else None
     return call, found.twiml, open_request
-
-
-@functools.lru_cache(maxsize=4096)
-def _caller_number(raw: str | None, region: str) -> str | None:
-    """Every step of a call parses the same From: once per process is enough."""
-    return to_e164(raw, region)
 
 
 @contextlib.contextmanager
