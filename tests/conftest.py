@@ -2,9 +2,8 @@
 real RQ workers, and requests signed the way Twilio signs them.
 
 Environment knobs (all optional):
-  HOTLINE_TEST_REDIS_URL      a Redis to use (default: 127.0.0.1:6379 if it answers,
-                              else an embedded one); the test database is flushed.
-  HOTLINE_TEST_REDIS_DB       database number on 127.0.0.1:6379 (default 15).
+  HOTLINE_TEST_REDIS_URL      a Redis to use, flushed around each test (default: a
+                              redis-server started for this run alone, on a free port).
   HOTLINE_TEST_POSTGRES_URL   server URL (default postgresql://postgres@127.0.0.1:5432).
   HOTLINE_TEST_REQUIRE_POSTGRES=1   fail instead of skipping when PostgreSQL is absent (CI).
 """
@@ -38,19 +37,15 @@ POSTGRES_SERVER = os.environ.get("HOTLINE_TEST_POSTGRES_URL", "postgresql://post
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
+    """A Redis server of this test run's own: no other process (another test run, a
+    `hotline up`, CI on the same machine) can drain its queues or flush its keys."""
     url = os.environ.get("HOTLINE_TEST_REDIS_URL")
-    if not url:
-        candidate = f"redis://127.0.0.1:6379/{os.environ.get('HOTLINE_TEST_REDIS_DB', '15')}"
-        try:
-            Redis.from_url(candidate, socket_connect_timeout=0.5).ping()
-            url = candidate
-        except Exception:
-            embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
-            url = embedded.start()
-            yield url
-            embedded.stop()
-            return
-    yield url
+    if url:
+        yield url
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistent=False)
+    yield server.start()
+    server.stop()
 
 
 def _postgres_reachable() -> bool:
