@@ -6,6 +6,8 @@ Environment knobs (all optional):
                               redis-server started for this run alone, on a free port).
   HOTLINE_TEST_POSTGRES_URL   server URL (default postgresql://postgres@127.0.0.1:5432).
   HOTLINE_TEST_REQUIRE_POSTGRES=1   fail instead of skipping when PostgreSQL is absent (CI).
+  HOTLINE_TEST_CLOCK=23:59    run the whole suite with the hotline's clock (hotline.clock) starting
+                              at that local time in the commune, e.g. to cross midnight mid-run.
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://hotline.example.org"
 HOTLINE_NUMBER = "+842633000000"
 POSTGRES_SERVER = os.environ.get("HOTLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+
+
+def pytest_configure(config):
+    """Shift the hotline's clock for the whole run (and every process it starts) when asked."""
+    wanted = os.environ.get("HOTLINE_TEST_CLOCK")
+    if not wanted:
+        return
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    from hotline import clock
+
+    offset = clock.offset_to(time.fromisoformat(wanted), ZoneInfo("Asia/Ho_Chi_Minh"))
+    os.environ[clock.OFFSET_ENV] = str(offset.total_seconds())
+    clock.set_offset(offset)
 
 
 @pytest.fixture(scope="session")

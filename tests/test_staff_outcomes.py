@@ -3,7 +3,7 @@ registry), the callback through the hotline number, and SMS through the fake Twi
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -169,9 +169,10 @@ def test_home_visit_texts_the_resident_now_and_the_day_before_and_the_volunteer(
     assert reminder["Body"].isascii() and len(reminder["Body"]) <= 160
     # A visit in the past is refused.
     other = claimed(world)
+    three_days_ago = utcnow().astimezone(TZ).date() - timedelta(3)
     page = lan.post(
         f"/staff/t/{other.code}/outcome",
-        data={"outcome": "home_visit", "visit_on": (date.today() - timedelta(3)).isoformat()},
+        data={"outcome": "home_visit", "visit_on": three_days_ago.isoformat()},
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "Ngày hẹn đã qua." in page

@@ -19,11 +19,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import clock
 from ..extensions import db
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, from the hotline's one injectable clock (hotline.clock)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

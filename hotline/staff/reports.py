@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from .. import clock
 from ..extensions import db
 from ..models import Staff, Team, Ticket, TicketStatus, Village
 from . import access
@@ -41,7 +42,7 @@ class ReportParams:
 
     @classmethod
     def from_args(cls, args, staff: Staff | None) -> ReportParams:
-        today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+        today = clock.today(ZoneInfo(current_app.config["TIMEZONE"]))
 
         def parse(name: str, default: date) -> date:
             try:

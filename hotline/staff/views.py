@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -24,6 +25,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
+from .. import clock
 from ..extensions import db
 from ..models import (
     AuditEntry,
@@ -212,7 +214,7 @@ def ticket(code: str):
         teammates=teammates,
         teams=teams,
         villages=villages,
-        today=date.today(),
+        today=clock.today(ZoneInfo(current_app.config["TIMEZONE"])),
         lines=timeline.lines(ticket.events),
     )
 
