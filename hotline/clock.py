@@ -8,7 +8,7 @@ decides a result. The clock is the wall clock plus an offset:
 - `HOTLINE_CLOCK_OFFSET_SECONDS` in the environment shifts every process of an
   install (the test suite sets it once, so forked RQ work horses and the
   processes `hotline up` starts share it); unset in production.
-- `shifted_to(local_time)` and `travel(seconds)` move it inside one process.
+- `travel_to(moment)` and `travel(by)` move it inside one process.
 
 Time keeps running from the shifted moment (a frozen clock would give every row
 the same timestamp, which no real run does). Timeouts and durations use
@@ -53,6 +53,11 @@ def offset_to(local: time, zone: tzinfo) -> timedelta:
     if target < current:
         target += timedelta(days=1)
     return target - current
+
+
+def travel_to(moment: datetime) -> None:
+    """Set the clock so that now is `moment` (aware), running on from there."""
+    set_offset(moment - datetime.now(UTC))
 
 
 @contextmanager

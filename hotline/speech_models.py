@@ -170,7 +170,10 @@ def load_model(path: str | Path):
     key = str(Path(path).resolve())
     model = _LOADED.get(key)
     if model is None:
-        import vosk
+        try:
+            import vosk
+        except ImportError as error:
+            raise ModelError("speech recognition is not installed: pip install 'hotline[asr]'") from error
 
         vosk.SetLogLevel(-1)
         try:

@@ -52,6 +52,16 @@ def pytest_configure(config):
     clock.set_offset(offset)
 
 
+@pytest.fixture(autouse=True)
+def clock_restored():
+    """A test that moves the hotline's clock leaves it where the run had it."""
+    from hotline import clock
+
+    before = clock.offset()
+    yield
+    clock.set_offset(before)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """A Redis server of this test run's own: no other process (another test run, a

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from hotline import clock
 from hotline.extensions import db
 from hotline.office_hours import OfficeHours
 
@@ -30,7 +31,12 @@ def tickets():
 
 
 def set_office(app, *, open_now: bool, on_duty=("+84903100201", "+84903100202")) -> None:
-    """Office hours as data: always open (every day, all day) or always closed."""
+    """Office hours as data: always open (every day, all day) or always closed.
+
+    Open: the clock also moves to 10:00 in the commune today, so the last second of the
+    day (outside "all day", which ends 23:59:59) never decides the result."""
     tz = app.extensions["hotline.office_hours"].timezone
+    if open_now:
+        clock.travel_to(dt.datetime.combine(clock.today(tz), dt.time(10, 0), tzinfo=tz))
     hours = {day: [(dt.time(0, 0), dt.time(23, 59, 59))] for day in range(7)} if open_now else {}
     app.extensions["hotline.office_hours"] = OfficeHours(tz, hours, set(), list(on_duty), 15)
