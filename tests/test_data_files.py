@@ -5,7 +5,10 @@ and an app that refuses to start on any of them."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from hotline import create_app, data_files, messaging
 from hotline.data_files import (
     FLOW_FILE,
     DataFileError,
+    DataLoader,
     DuplicateKey,
     kind_of,
     load_yaml,
@@ -107,6 +111,20 @@ def test_words_stay_words_and_only_true_and_false_are_booleans():
     assert yaml.safe_load(text)[:4] == [True, False, True, False]
 
 
+def test_libyaml_and_the_python_parser_read_every_file_alike():
+    """libyaml reads for speed; the pure-Python DataLoader words the errors: same rules, same data."""
+    for path in [*FLOWS.rglob("*.yaml"), *(ROOT / "tests" / "flows").glob("*.yaml")]:
+        text = path.read_text(encoding="utf-8")
+        try:
+            plain = yaml.load(text, Loader=DataLoader)  # noqa: S506 - a SafeLoader
+        except yaml.YAMLError as error:
+            with pytest.raises(type(error)) as caught:
+                parse_yaml(text)
+            assert str(caught.value) == str(error), path
+            continue
+        assert parse_yaml(text) == plain, path
+
+
 def test_a_key_twice_is_refused_at_any_depth(tmp_path):
     path = tmp_path / "twice.yaml"
     path.write_text("a:\n  b: 1\n  c: 2\n  b: 3\n", encoding="utf-8")
@@ -134,6 +152,20 @@ def test_the_app_refuses_to_start_on_a_broken_staff_file(tmp_path):
     assert str(caught.value) == (
         f"{flows / 'staff.yaml'} › retries › max_attempts: expected an integer, got 'three'"
     )
+
+
+@pytest.mark.slow
+def test_hotline_up_refuses_a_broken_data_file_with_the_message_not_a_traceback(tmp_path):
+    flows = flows_copy(tmp_path)
+    edit(flows / "staff.yaml", "max_attempts: 3", "max_attempts: three")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(HOTLINE_DATA_DIR=str(tmp_path / "data"), HOTLINE_FLOWS_DIR=str(flows))
+    done = subprocess.run([sys.executable, "-m", "hotline", "up", "--port", "1"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Error: a data file under ivr_flows/ is broken:\n" in done.stderr
+    assert f"{flows / 'staff.yaml'} › retries › max_attempts: expected an integer, got 'three'" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_one_start_lists_every_problem_of_every_file(tmp_path):
