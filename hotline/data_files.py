@@ -177,12 +177,13 @@ def _texts() -> dict[str, Any]:
     }
 
 
-_WORDS = {"type": ["array", "null"], "items": {"type": "string", "minLength": 1}}
-_CLOCK = {"type": "string", "pattern": r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$", "like": "08:00"}
 def _name(example: str) -> dict[str, str]:
     """Names that are also file names or code keys: lowercase letters, digits and `_`."""
     return {"pattern": r"^[a-z][a-z0-9_]*$", "like": example}
 
+
+_WORDS = {"type": ["array", "null"], "items": {"type": "string", "minLength": 1}}
+_CLOCK = {"type": "string", "pattern": r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$", "like": "08:00"}
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 SCHEMAS: dict[str, dict[str, Any]] = {
