@@ -41,6 +41,7 @@ def main() -> None:
 @click.option("--web-workers", default=2, show_default=True)
 def up(port: int, host: str, web_workers: int) -> None:
     """Run everything on this machine: migrations, Redis, web, relay, worker."""
+    from .data_files import DataFileError
     from .embedded_redis import EmbeddedRedis
     from .ivr.flow import FlowError
 
@@ -49,6 +50,8 @@ def up(port: int, host: str, web_workers: int) -> None:
         app = create_app()
     except FlowError as error:
         raise click.ClickException(f"the voice flow is broken:\n{error}") from error
+    except DataFileError as error:
+        raise click.ClickException(f"a data file under ivr_flows/ is broken:\n{error}") from error
     data_dir = Path(app.config["DATA_DIR"])
     with app.app_context():
         from flask_migrate import upgrade

@@ -7,29 +7,40 @@ phones registered by staff.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-import yaml
 from flask import current_app
 
+from . import data_files
 from .phones import to_e164
+
+FILE = "official_numbers.yaml"
 
 
 def official_numbers() -> dict[str, str]:
-    """E.164 number → name, read once per process."""
+    """E.164 number → name, from the file checked at start-up (none when there is no file)."""
     cache = current_app.extensions.get("hotline.official_numbers")
     if cache is None:
-        path = Path(current_app.config["FLOWS_DIR"]) / "official_numbers.yaml"
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
         region = current_app.config["DEFAULT_REGION"]
-        cache = {}
-        for entry in (data or {}).get("numbers") or []:
-            number = to_e164(str(entry["number"]), region)
-            if number is None:
-                raise ValueError(f"{path}: {entry['number']!r} is not a valid phone number")
-            cache[number] = str(entry.get("name", ""))
+        entries = (data_files.data(FILE).get("numbers") or []) if data_files.has(FILE) else []
+        cache = {to_e164(entry["number"], region): entry.get("name", "") for entry in entries}
         current_app.extensions["hotline.official_numbers"] = cache
     return cache
+
+
+def check(data: dict[str, Any], where: str, region: str) -> list[str]:
+    """Each number is a real phone number, listed once."""
+    problems, seen = [], {}
+    for index, entry in enumerate(data.get("numbers") or []):
+        number = to_e164(entry["number"], region)
+        here = f"{where} › numbers › {index} › number"
+        if number is None:
+            problems.append(f"{here}: {entry['number']!r} is not a phone number")
+        elif number in seen:
+            problems.append(f"{here}: {entry['number']!r} is also listed as numbers › {seen[number]}")
+        else:
+            seen[number] = index
+    return problems
 
 
 def is_official_number(phone: str | None) -> bool:

@@ -15,18 +15,18 @@ the timeline says so plainly instead of failing silently.
 from __future__ import annotations
 
 import hashlib
+import string
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import requests
-import yaml
 from flask import current_app
 from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from . import tickets
+from . import data_files, tickets
+from .data_files import DEFAULT_LANGUAGE, localized
 from .extensions import db
 from .models import SmsOptOut, SmsOutbound, Ticket, utcnow
 from .sms.text import cut_to, segment_limit, to_gsm7
@@ -66,15 +66,38 @@ class Provider(Protocol):
 
 
 def sms_templates() -> dict[str, dict[str, str]]:
+    """Every template by name: the shared file's, then the keyword replies (checked at start-up)."""
     cache = current_app.extensions.get("hotline.sms_templates")
     if cache is None:
         cache = {}
         for name in TEMPLATE_FILES:
-            path = Path(current_app.config["FLOWS_DIR"]) / name
-            if path.exists():
-                cache.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+            cache.update(data_files.data(name))
         current_app.extensions["hotline.sms_templates"] = cache
     return cache
+
+
+def check_templates(templates: dict[str, dict[str, str]], where: str) -> list[str]:
+    """Texts `str.format` can fill, and no placeholder the default language's text lacks (the
+    code sending a template passes what that text needs; another would fail only in that language)."""
+    problems = []
+    for name, texts in templates.items():
+        expected = _placeholders(texts.get(DEFAULT_LANGUAGE, ""))
+        for language, text in texts.items():
+            here = f"{where} › {name} › {language}"
+            found = _placeholders(text)
+            if found is None:
+                problems.append(f"{here}: unmatched {{ or }} in {text!r} (write {{{{ or }}}} for a brace)")
+            elif expected is not None and found - expected:
+                extra = ", ".join(f"{{{n}}}" for n in sorted(found - expected))
+                problems.append(f"{here}: {extra} is not in the {DEFAULT_LANGUAGE} text")
+    return problems
+
+
+def _placeholders(text: str) -> set[str] | None:
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+    except ValueError:
+        return None
 
 
 def reply_languages() -> set[str]:
@@ -99,8 +122,7 @@ def one_segment(text: str) -> str:
 
 
 def render_sms(template: str, language: str | None, **values: Any) -> str:
-    texts = sms_templates()[template]
-    text = texts.get(language or "") or texts["vi"]
+    text = localized(sms_templates()[template], language)
     return fit_for_sms(text.format(**values))
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hotline.data_files import load_yaml
 from hotline.sms.keywords import Intent, KeywordError, Keywords, max_typos, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "sms_corpus.yaml").read_text(encoding="utf-8"))
+CORPUS = load_yaml(Path(__file__).parent / "data" / "sms_corpus.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +129,45 @@ def test_every_keyword_the_replies_teach_does_what_they_say(kw):
     for text, intent in TAUGHT.items():
         assert text.split()[0] in replies, text
         assert kw.match(text).intent is intent, text
+
+
+# "làm ơn" (please) folds to "lam on": a filler, wherever the politeness goes.
+POLITE = [
+    ("làm ơn tra cứu 123459", "tra cứu 123459", Intent.STATUS),
+    ("lam on tra cuu 123459", "tra cuu 123459", Intent.STATUS),
+    ("Làm ơn gọi lại cho tôi", "gọi lại cho tôi", Intent.CALLBACK),
+    ("lam on huy 300660", "huy 300660", Intent.CANCEL),
+    ("lam on kiem tra so 0912345678", "kiem tra so 0912345678", Intent.VERIFY),
+    ("làm ơn cho hỏi thẻ BHYT", "cho hỏi thẻ BHYT", Intent.REQUEST),
+    ("Ngừng nhận tin, làm ơn", "Ngừng nhận tin", Intent.STOP),
+    ("tu choi lam on", "tu choi", Intent.STOP),
+    ("làm ơn đăng ký lại", "đăng ký lại", Intent.START),
+    ("lam on tieng anh", "tieng anh", Intent.LANGUAGE),
+]
+
+
+@pytest.mark.parametrize(("polite", "plain", "intent"), POLITE)
+def test_please_changes_nothing(kw, polite, plain, intent):
+    assert kw.match(plain).intent is intent
+    assert outcome(kw.match(polite)) == outcome(kw.match(plain))
+
+
+def test_yaml_words_in_the_keyword_file_stay_words(kw):
+    """`on` ("làm ơn") and `no` ("code no. 12") are unquoted fillers: strings, not true/false."""
+    text = (ROOT / "ivr_flows" / "sms" / "keywords.yaml").read_text(encoding="utf-8")
+    assert "lam, on," in text and "number, no]" in text  # unquoted, so the test means something
+    fillers = load_yaml(ROOT / "ivr_flows" / "sms" / "keywords.yaml")["fillers"]
+    assert "on" in fillers["vi"] and "no" in fillers["en"]
+    assert {"on", "no"} <= kw.fillers and not {"true", "false"} & kw.fillers
+    # What a YAML 1.1 reader made of them: the bug this guards against.
+    assert True in yaml.safe_load(text)["fillers"]["vi"]
+
+
+def test_on_no_yes_off_as_aliases_are_keywords_not_booleans(tmp_path):
+    path = tmp_path / "keywords.yaml"
+    path.write_text("version: 1\nintents:\n  start:\n    rest: none\n"
+                    "    aliases: {en: [on, yes, Y, On], vi: [co]}\n"
+                    "  stop:\n    rest: none\n    aliases: {en: [off, no, N, OFF]}\n", encoding="utf-8")
+    kw = Keywords.load(path)
+    assert [kw.match(text).intent for text in ("ON", "yes", "y", "off", "No", "n")] == [
+        Intent.START, Intent.START, Intent.START, Intent.STOP, Intent.STOP, Intent.STOP]

@@ -39,11 +39,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .text import strip_accents
+from ..data_files import DataFileError, read
+from .text import fold
 
 #: Longest keyword, in words.
 MAX_KEYWORD_WORDS = 4
@@ -87,7 +87,7 @@ def max_typos(alias: str) -> int:
 
 def tokens(text: str) -> list[str]:
     """Lowercase letter runs and digit runs: `TraCứu123456!` → `['tracuu', '123456']`."""
-    return _TOKEN.findall(strip_accents(text).casefold())
+    return _TOKEN.findall(fold(text))
 
 
 def compact(phrase: str) -> str:
@@ -120,10 +120,8 @@ class Match:
     hint: str | None = None  # the guarded keyword a typo looked like
 
 
-class KeywordError(ValueError):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+class KeywordError(DataFileError):
+    """Keyword data that cannot be matched against (an alias of two intents, a filler alias…)."""
 
 
 @dataclass
@@ -151,11 +149,9 @@ class Keywords:
 
     @classmethod
     def load(cls, path: Path) -> Keywords:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as error:
-            raise KeywordError([f"{path}: {error}"]) from error
-        return cls.from_data(data, str(path))
+        """Read and check the file (`hotline.data_files`: words stay words, so the filler `on`
+        of "lam on" is not `True`); DataFileError names every problem."""
+        return cls.from_data(read(path, "sms_keywords"), str(path))
 
     @classmethod
     def from_data(cls, data: Any, where: str = "keywords") -> Keywords:

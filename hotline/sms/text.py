@@ -3,6 +3,11 @@
 Two jobs: fold what residents type (accents or not, `đ`, full-width digits,
 stray punctuation, emoji) into plain lowercase words for keyword matching, and
 fold what we send into the GSM-7 basic alphabet so a reply costs one segment.
+
+The one fold rule (`fold`) lives here for every caller: residents' keywords
+(`hotline.sms.keywords`), volunteers' SMS commands (`hotline.staff.sms_commands`)
+and the staff rules' checks. Only `fold` and `strip_accents` are needed to compare
+words; this module imports nothing from the app, so anything may import it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,15 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def fold(text: str) -> str:
+    """`Nhận ĐƠN` → `nhan don`: accents removed (`đ` → `d`, see `strip_accents`), case folded.
+
+    Two words are the same keyword when their folds are equal. Callers that show a
+    keyword in capitals (`NHAN`) use `fold(text).upper()`.
+    """
+    return strip_accents(text).casefold()
+
+
 def clean_inbound(text: str | None) -> str:
     """The text as stored: NUL and other C0/C1 controls (except newline, tab) removed.
 
@@ -55,8 +69,7 @@ def words(text: str) -> list[str]:
     Letters and digits glued together (`tracuu123456`) stay one word here; the
     matcher splits them.
     """
-    folded = strip_accents(text).casefold()
-    return [w for w in _NOT_WORD.split(folded) if w]
+    return [w for w in _NOT_WORD.split(fold(text)) if w]
 
 
 def to_gsm7(text: str) -> str:

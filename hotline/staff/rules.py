@@ -1,51 +1,40 @@
-"""The response team's rules, read from `ivr_flows/staff.yaml` (data, not code)."""
+"""The response team's rules, read from `ivr_flows/staff.yaml` (data, not code).
+
+The file is read and checked when the app starts (`hotline.data_files`): a broken one stops
+the app, naming the path, rather than failing when a volunteer texts.
+"""
 
 from __future__ import annotations
 
-import unicodedata
-from pathlib import Path
 from typing import Any
 
-import yaml
-from flask import current_app
-
-from ..sms.text import GSM7_SEGMENT, cut_to
+from .. import data_files
+from ..sms.text import GSM7_SEGMENT, cut_to, fold, strip_accents
 
 
 def rules() -> dict[str, Any]:
-    cache = current_app.extensions.get("hotline.staff_rules")
-    if cache is None:
-        path = Path(current_app.config["FLOWS_DIR"]) / "staff.yaml"
-        cache = yaml.safe_load(path.read_text(encoding="utf-8"))
-        check(cache)
-        current_app.extensions["hotline.staff_rules"] = cache
-    return cache
+    return data_files.data("staff.yaml")
 
 
-def check(data: dict[str, Any]) -> None:
-    """Fail at start-up, naming the path, rather than when a volunteer texts."""
-    for path in (
-        "urgency.reasons",
-        "retries.max_attempts",
-        "sms_commands.claim.keywords",
-        "sms_commands.done.keywords",
-        "sms_commands.visit.keywords",
-    ):
-        node: Any = data
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise ValueError(f"ivr_flows/staff.yaml › {path.replace('.', ' › ')}: missing")
-            node = node[part]
-    for name, reply in data.get("sms_replies", {}).items():
+def check(data: dict[str, Any], where: str) -> list[str]:
+    """What the schema cannot say: replies fit one plain segment, and a keyword names one command."""
+    problems = []
+    for name, reply in data["sms_replies"].items():
         for lang, text in reply.items():
-            if len(text) > 160 or not text.isascii():
-                raise ValueError(
-                    f"ivr_flows/staff.yaml › sms_replies › {name} › {lang}: not one plain GSM-7 segment"
+            if len(text) > GSM7_SEGMENT or not text.isascii():
+                problems.append(f"{where} › sms_replies › {name} › {lang}: not one plain GSM-7 segment")
+    owner: dict[str, str] = {}
+    for command, spec in data["sms_commands"].items():
+        for index, keyword in enumerate(spec["keywords"]):
+            other = owner.setdefault(fold(keyword), command)
+            if other != command:
+                problems.append(
+                    f"{where} › sms_commands › {command} › keywords › {index}: {keyword!r} is also a "
+                    f"keyword of {other}"
                 )
+    return problems
 
 
 def plain_sms(text: str) -> str:
     """One GSM-7 segment: accents removed (đ → d), at most 160 characters (cut at a word)."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return cut_to(text, GSM7_SEGMENT)
+    return cut_to(strip_accents(text), GSM7_SEGMENT)

@@ -9,10 +9,10 @@ commands, returns None so the resident SMS pipeline handles it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 
 from ..models import Staff, utcnow
+from ..sms.text import fold  # `nhận` and `NHAN` are the same keyword
 from ..tickets import get_by_code
 from . import access, claims, outcomes
 from .directory import staff_by_phone
@@ -20,13 +20,6 @@ from .roster import local
 from .rules import plain_sms, rules
 
 _DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2,4}))?$")
-
-
-def fold(text: str) -> str:
-    """Upper case without accents: `nhận` and `NHAN` are the same keyword."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
 
 
 def render_reply(name: str, language: str | None, **values: str) -> str:
