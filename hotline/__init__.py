@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -52,12 +54,24 @@ def register_commands(app: Flask) -> None:
 
 
 def trust_proxy(app: Flask) -> None:
-    """Rebuild the public URL from the proxy's X-Forwarded-* headers (signatures cover it)."""
-    hops = int(app.config["PROXY_COUNT"])
+    """Trust X-Forwarded-* headers only from the proxies the operator declared (PROXY_COUNT,
+    default 0): they decide the URL signatures are checked against (without PUBLIC_URL) and
+    the client address login limits count. Undeclared, anyone could send them."""
+    from .twilio_auth import signature_url_description
+
+    hops = app.config["PROXY_COUNT"]
+    if isinstance(hops, str) and hops.isascii() and hops.isdigit():
+        hops = int(hops)
+    if not isinstance(hops, int) or isinstance(hops, bool) or hops < 0:
+        raise ValueError(f"HOTLINE_PROXY_COUNT must be a whole number of proxies (0 or more), not {hops!r}")
+    app.config["PROXY_COUNT"] = hops
     if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
+    # Only PUBLIC_URL ties signatures to this install (a proxy usually passes the client's Host on).
+    pinned = bool(app.config.get("PUBLIC_URL"))
+    app.logger.log(logging.INFO if pinned else logging.WARNING, signature_url_description(app))
 
 
 def _migrations_dir():

@@ -38,8 +38,17 @@ class Defaults:
     PHONE_NUMBER: str | None = None
     FLOWS_DIR = str(PROJECT_ROOT / "ivr_flows")
     AUDIO_DIR = str(PROJECT_ROOT / "audio")
-    #: Proxies in front of the app whose X-Forwarded-* headers are trusted.
-    PROXY_COUNT = 1
+    #: Proxies in front of the app whose X-Forwarded-* headers are trusted (each appends one
+    #: X-Forwarded-For entry). 0: none, so a client cannot choose the URL signatures are checked
+    #: against, nor the address login limits count (docs/webhooks.md).
+    PROXY_COUNT = 0
+    #: Bytes a request body may have, refused with 413 from its Content-Length before any is read.
+    #: Staff CSV imports are the largest bodies; provider webhooks get the smaller limit below.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    WEBHOOK_MAX_CONTENT_LENGTH = 64 * 1024
+    #: Flask 3.1's multipart limits (its defaults, stated so they are seen and can be changed).
+    MAX_FORM_MEMORY_SIZE = 500_000
+    MAX_FORM_PARTS = 1_000
     OUTBOX_BATCH = 100
     #: No pool_pre_ping: closed connections are dropped without a round trip
     #: (extensions.drop_closed_connections).

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, current_app, request
 
-from . import voicemail
+from . import voicemail, webhook_input
 from .twilio_auth import twilio_signed
 
 bp = Blueprint("recordings", __name__)
@@ -13,18 +13,26 @@ bp = Blueprint("recordings", __name__)
 @bp.post("/twilio/recording")
 @twilio_signed
 def recording_status() -> Response:
-    form = request.form
-    recording_sid = form.get("RecordingSid", "").strip()
-    if not recording_sid:
-        abort(400, "RecordingSid is required")
-    duration = form.get("RecordingDuration", "")
+    """A RecordingSid that is not one (and cannot be found in the signed string) keys nothing:
+    the callback is logged and answered 204, since a retry would carry the same fields."""
+    params = webhook_input.twilio_params(
+        request.form, webhook_input.RECORDING_SID, optional=(webhook_input.CALL_SID,))
+    if params.flags:
+        current_app.logger.warning("recording callback: odd fields %s", params.flags)
+    form = params.values
+    recording_sid = form.get("RecordingSid")
+    # No status means Twilio's default event, completed; a status Twilio does not send means nothing.
+    status = form.get("RecordingStatus") or (None if "RecordingStatus" in params.flags else "completed")
+    if recording_sid is None or status is None:
+        return Response(status=204)
+    duration = form.get("RecordingDuration")
     voicemail.recording_status(
-        call_sid=form.get("CallSid") or None,
+        call_sid=form.get("CallSid"),
         from_number=form.get("From") or None,
         recording_sid=recording_sid,
         recording_url=form.get("RecordingUrl") or None,
-        duration=int(duration) if duration.isdigit() else None,
-        status=form.get("RecordingStatus") or "completed",
+        duration=int(duration) if duration else None,
+        status=status,
         error_code=form.get("ErrorCode") or None,
     )
     return Response(status=204)

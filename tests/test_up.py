@@ -54,7 +54,7 @@ def test_hotline_up_end_to_end(tmp_path):
         # Unsigned: refused.
         assert requests.post(f"{base}/twilio/voice", data={"CallSid": "CAx"}).status_code == 403
 
-        params = {"CallSid": "CAe2e0001", "From": "0912345678", "To": "+842633000000"}
+        params = {"CallSid": "CA" + "e2e0001".zfill(32), "From": "0912345678", "To": "+842633000000"}
         first = signed_post(base, token, "/twilio/voice", params)
         assert first.status_code == 200 and b"<Gather" in first.content
         second = signed_post(base, token, "/twilio/voice/step?node=choose_language&n=1&attempt=1",

@@ -90,9 +90,9 @@ def test_signature_follows_the_proxy_forwarded_url(app_factory):
     from tests.conftest import TEST_AUTH_TOKEN
     from tests.twilio_sim import sign
 
-    app = app_factory(PUBLIC_URL=None)
+    app = app_factory(PUBLIC_URL=None, PROXY_COUNT=1)  # forwarded headers are trusted only when declared
     client = app.test_client()
-    params = {"CallSid": "CAproxy", "From": "+84912345678", "To": "+842633000000"}
+    params = {"CallSid": "CA" + "1" * 32, "From": "+84912345678", "To": "+842633000000"}
     url = "https://calls.commune.example/twilio/voice"
     headers = {
         "X-Twilio-Signature": sign(TEST_AUTH_TOKEN, url, params),
@@ -124,7 +124,7 @@ def test_odd_numbers_and_missing_parameters_get_valid_twiml(twilio):
         call.start()
         assert call.gather() is not None
     # No From at all.
-    response = twilio.post("/twilio/voice", {"CallSid": "CAnofrom"})
+    response = twilio.post("/twilio/voice", {"CallSid": "CA" + "0" * 31 + "f"})
     assert response.status_code == 200 and b"<Gather" in response.data
     # No CallSid, no anything.
     response = twilio.post("/twilio/voice", {})

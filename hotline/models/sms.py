@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -36,6 +36,9 @@ class SmsMessage(db.Model):
     no_reply_reason: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: What the webhook found wrong with the provider's fields ({field: problem}), None if nothing:
+    #: the message is stored cleaned, and this says so (hotline.webhook_input).
+    input_flags: Mapped[dict | None] = mapped_column(JSON)
 
     ticket: Mapped[Ticket | None] = relationship()
 

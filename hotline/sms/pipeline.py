@@ -76,15 +76,19 @@ def receive_sms(
     provider_id: str | None = None,
     received_at: datetime | None = None,
     reply_mode: str = REPLY_QUEUE,
+    flags: dict[str, str] | None = None,
 ) -> Inbound:
-    """Handle one inbound SMS once per (provider, dedup_key); a retry gets the same reply."""
+    """Handle one inbound SMS once per (provider, dedup_key); a retry gets the same reply.
+
+    `flags`: what the webhook found wrong with the fields (stored on the message)."""
     existing = _existing(provider, dedup_key)
     if existing is not None:
         return Inbound(existing, existing.reply, duplicate=True)
     try:
         # Flushes happen where ids are needed, not before every query (half the database time).
         with db.session.no_autoflush:
-            result = _handle(provider, dedup_key, from_number, text, provider_id, received_at, reply_mode)
+            result = _handle(provider, dedup_key, from_number, text, provider_id, received_at, reply_mode,
+                             flags)
         db.session.commit()
         return result
     except IntegrityError:  # the same message, delivered twice at once: the other one won
@@ -101,14 +105,16 @@ def _existing(provider: str, dedup_key: str) -> SmsMessage | None:
     )
 
 
-def _handle(provider, dedup_key, from_number, text, provider_id, received_at, reply_mode) -> Inbound:
+def _handle(
+    provider, dedup_key, from_number, text, provider_id, received_at, reply_mode, flags=None,
+) -> Inbound:
     body = clean_inbound(text)
     from_number, provider_id = clean_inbound(from_number) or None, clean_inbound(provider_id) or None
     phone = to_e164(from_number, current_app.config["DEFAULT_REGION"])
     message = SmsMessage(
         provider=provider, dedup_key=dedup_key, provider_id=provider_id,
         from_number=(from_number or "")[:64] or None, phone=phone, body=body,
-        received_at=received_at or utcnow(),
+        received_at=received_at or utcnow(), input_flags=flags,
     )
     db.session.add(message)
 
@@ -374,6 +380,7 @@ def store_unhandled(
     provider_id: str | None = None,
     received_at: datetime | None = None,
     reply_mode: str = REPLY_QUEUE,
+    flags: dict[str, str] | None = None,
 ) -> Inbound:
     """After a failure in handling: keep the message and make it a request staff will see."""
     existing = _existing(provider, dedup_key)
@@ -387,7 +394,7 @@ def store_unhandled(
     message = SmsMessage(
         provider=provider, dedup_key=dedup_key, provider_id=provider_id,
         from_number=(from_number or "")[:64] or None, phone=phone, body=body, intent="unhandled",
-        received_at=received_at or utcnow(), ticket=ticket,
+        received_at=received_at or utcnow(), ticket=ticket, input_flags=flags,
     )
     db.session.add(message)
     tickets.add_event(ticket, "sms_in", body or "(empty SMS)", data={"intent": "unhandled"})

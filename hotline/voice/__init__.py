@@ -6,12 +6,17 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, request
 
+from .. import webhook_input
 from ..extensions import db
 from ..ivr import engine
 from ..twilio_auth import twilio_signed
 from . import audio  # noqa: F401  (the recorded-prompt blueprint, registered by create_app)
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
+
+#: The highest step number a call can reach (each step is one webhook; calls end long before).
+MAX_STEP = 10_000
+MAX_ATTEMPT = 100
 
 
 def twiml(body: str) -> Response:
@@ -28,28 +33,62 @@ def answer_safely(produce: Callable[[], str]) -> Response:
         return twiml(engine.apology_twiml())
 
 
-def _int_arg(name: str, default: int) -> int:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else default
+def call_params() -> webhook_input.Cleaned:
+    """The form as the engine may use it: CallSid checked (or recovered from the signed string),
+    RecordingSid too, numbers bounded, text cleaned; what was wrong is logged by field name."""
+    cleaned = webhook_input.twilio_params(
+        request.form, webhook_input.CALL_SID, optional=(webhook_input.RECORDING_SID,))
+    if cleaned.flags:
+        current_app.logger.warning("voice webhook %s: odd fields %s", request.path, cleaned.flags)
+    return cleaned
+
+
+def _unkeyed_call() -> Response:
+    """No CallSid Twilio could have sent: nothing to key the call on, so nothing is stored; the
+    caller (if there is one) hears the apology rather than an error."""
+    return twiml(engine.apology_twiml())
 
 
 @bp.post("")
 @twilio_signed
 def incoming_call() -> Response:
-    return answer_safely(lambda: engine.answer_call(request.form))
+    params = call_params()
+    if "CallSid" not in params.values:
+        return _unkeyed_call()
+    return answer_safely(lambda: engine.answer_call(params.values))
 
 
 @bp.post("/step")
 @twilio_signed
 def step() -> Response:
-    node_id = request.args.get("node", "")
-    seq = _int_arg("n", 1)
-    attempt = _int_arg("attempt", 1)
-    return answer_safely(lambda: engine.continue_call(request.form, node_id, seq, attempt))
+    params = call_params()
+    node_id, problems = webhook_input.clean_text(request.args.get("node", ""), 64)
+    seq = webhook_input.bounded_int(request.args.get("n", "1"), min=1, max=MAX_STEP)
+    attempt = webhook_input.bounded_int(request.args.get("attempt", "1"), min=1, max=MAX_ATTEMPT) or 1
+    if problems or seq is None:
+        current_app.logger.warning(
+            "voice step with odd arguments: node %s, n %r", problems, request.args.get("n", "")[:20])
+    if "CallSid" not in params.values or seq is None:  # (CallSid, n) is the step's key
+        return _unkeyed_call()
+    return answer_safely(lambda: engine.continue_call(params.values, node_id, seq, attempt))
 
 
 @bp.post("/status")
 @twilio_signed
 def call_status() -> Response:
-    engine.record_call_status(request.form)
+    params = call_params()
+    if "CallSid" in params.values:
+        engine.record_call_status(params.values)
     return Response(status=204)
+
+
+@bp.post("/fallback")
+@twilio_signed
+def fallback() -> Response:
+    """Twilio's "primary handler fails" URL: an apology and a way forward, from memory only.
+
+    It runs when the hotline could not answer (down, too slow, an error), so it touches
+    neither the database nor Redis: the flow's `system_busy` prompt (loaded at start) in
+    Vietnamese, then hang up.
+    """
+    return twiml(engine.apology_twiml())
