@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from hotline.extensions import db
@@ -161,7 +162,8 @@ def test_login_queue_claim_outcome_visit_and_report(world, server, browser, shot
 
     page.goto(f"{server}/staff/")
     page.select_option("select[name=status]", "mine")
-    page.wait_for_function("document.querySelectorAll('table.queue tbody tr[data-code]').length === 1")
+    # Not wait_for_function: it evals its predicate in the page, which the CSP forbids.
+    expect(page.locator("table.queue tbody tr[data-code]")).to_have_count(1)
     assert page.locator("tbody tr[data-code]").get_attribute("data-code") == elderly.code
 
 

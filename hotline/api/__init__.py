@@ -1,17 +1,19 @@
 """A small JSON API for the response team's actions, with per-user bearer tokens
-(`hotline users token USER`). Errors are JSON: `{"error": <reason>, "message": …}`."""
+(`hotline users token USER`). Errors are JSON: `{"error": <reason>, "message": …}`;
+an argument or body field that does not parse is `{"error": "bad_argument", "field": …}`
+with 400 (hotline.staff.forms), never a 500."""
 
 from __future__ import annotations
 
-from datetime import date
 from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
 
 from ..extensions import db
 from ..models import Staff, Team, Ticket
-from ..staff import access, accounts, claims, outcomes
+from ..staff import access, accounts, claims, forms, outcomes
 from ..staff.queue import QueueFilters, queue_page
 from ..tickets import get_by_code, ticket_as_dict
 
@@ -27,6 +29,19 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def api_error(error: ApiError):
     return jsonify({"error": error.reason, "message": error.message, **error.extra}), error.status
+
+
+@bp.errorhandler(BadRequest)
+def bad_request(error: BadRequest):
+    body = {"error": "bad_argument", "message": error.description}
+    if isinstance(error, forms.BadInput):
+        body["field"] = error.field
+    return jsonify(body), 400
+
+
+@bp.before_request
+def check_arguments() -> None:
+    forms.check_no_nul(request.args, request.view_args or {})
 
 
 @bp.errorhandler(access.Forbidden)
@@ -86,7 +101,7 @@ def ticket_for(code: str) -> Ticket:
 
 def body() -> dict:
     data = request.get_json(silent=True)
-    if data is None and request.content_length:
+    if (data is None and request.content_length) or (data is not None and not isinstance(data, dict)):
         raise ApiError(400, "bad_json", "send a JSON object")
     return data or {}
 
@@ -139,8 +154,8 @@ def release(code: str):
 @token_required
 def notes(code: str):
     ticket = ticket_for(code)
-    text = str(body().get("text", ""))
-    if not text.strip():
+    text = forms.optional_text(body(), "text") or ""
+    if not text:
         raise ApiError(400, "empty_note", "`text` is required")
     outcomes.add_note(ticket, g.staff, text, via="api")
     return jsonify(as_json(ticket)), 201
@@ -151,7 +166,7 @@ def notes(code: str):
 def outcome(code: str):
     ticket = ticket_for(code)
     data = body()
-    kind, note = data.get("outcome"), data.get("note")
+    kind, note = data.get("outcome"), forms.optional_text(data, "note")
     if kind == "resolved":
         outcomes.resolve(ticket, g.staff, note, via="api")
     elif kind == "no_answer":
@@ -160,16 +175,19 @@ def outcome(code: str):
         outcomes.wrong_number(ticket, g.staff, note, via="api")
     elif kind == "home_visit":
         try:
-            visit_on = date.fromisoformat(str(data.get("visit_on", "")))
-        except ValueError as error:
-            raise ApiError(400, "bad_date", "`visit_on` must be YYYY-MM-DD") from error
-        username = data.get("volunteer") or g.staff.username
+            visit_on = forms.optional_date(data, "visit_on")
+        except forms.BadInput:
+            visit_on = None
+        if visit_on is None:
+            raise ApiError(400, "bad_date", "`visit_on` must be YYYY-MM-DD")
+        username = forms.optional_text(data, "volunteer", max_length=64) or g.staff.username
         volunteer = db.session.scalar(select(Staff).where(Staff.username == username))
         if volunteer is None:
             raise ApiError(400, "unknown_volunteer", f"no staff member {username}")
         outcomes.book_visit(ticket, g.staff, visit_on, volunteer, note, via="api")
     elif kind == "transferred":
-        team = db.session.scalar(select(Team).where(Team.code == str(data.get("team", ""))))
+        team_code = forms.optional_text(data, "team", max_length=40)
+        team = db.session.scalar(select(Team).where(Team.code == team_code)) if team_code else None
         if team is None:
             raise ApiError(400, "unknown_team", "`team` must be a team code")
         outcomes.transfer(ticket, g.staff, team, note, via="api")

@@ -7,6 +7,7 @@ as they are and the additions are easy to find.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time
 from enum import StrEnum
 
@@ -67,6 +68,10 @@ class Village(db.Model):
     team: Mapped[Team | None] = relationship(back_populates="villages")
 
 
+def new_session_nonce() -> str:
+    return secrets.token_hex(16)
+
+
 class Staff(db.Model):
     __tablename__ = "staff"
 
@@ -82,6 +87,8 @@ class Staff(db.Model):
     language: Mapped[str] = mapped_column(String(8), default="vi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Part of every session cookie; a new one ends all sessions (hotline.staff.accounts).
+    session_nonce: Mapped[str | None] = mapped_column(String(32), default=new_session_nonce)
 
     team: Mapped[Team | None] = relationship()
 
@@ -99,7 +106,7 @@ class Staff(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_nonce}"
 
 
 class RosterShift(db.Model):

@@ -1,8 +1,9 @@
 """The response team's dashboard: accounts, the callback queue, claims, outcomes, reports.
 
 `init_app` binds Flask-Login and Flask-Babel, registers the dashboard and API
-blueprints, routes new requests to teams, and adds the field volunteers' SMS
-commands to the SMS pipeline's pre-handlers.
+blueprints, adds the security headers to every response of the app, routes new
+requests to teams, and adds the field volunteers' SMS commands to the SMS
+pipeline's pre-handlers.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, session
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
-
-from ..extensions import db
 
 login_manager = LoginManager()
 babel = Babel()
@@ -41,8 +40,7 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from ..models import Staff
-    from . import routing  # noqa: F401  (registers the before_flush routing hook)
+    from . import accounts, headers, routing  # noqa: F401  (routing registers the before_flush hook)
     from .sms_commands import handle_staff_sms
 
     for name, value in DEFAULTS.items():
@@ -54,17 +52,17 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "staff.login"
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        staff = db.session.get(Staff, int(user_id)) if user_id.isdigit() else None
-        return staff if staff is not None and staff.active else None
+    login_manager.user_loader(accounts.load_session_user)  # "id:nonce": logout ends the cookie
 
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["localtime"] = localtime
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 
     from ..api import bp as api_bp
-    from .views import bp
+    from .views import bp, login_needed
+
+    login_manager.unauthorized_handler(login_needed)
+    headers.init_app(app)  # the whole app's responses, not only the dashboard's
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)

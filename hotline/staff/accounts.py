@@ -1,7 +1,13 @@
-"""Staff accounts: argon2 passwords, a login rate limit, per-user API tokens.
+"""Staff accounts: argon2 passwords, a login rate limit, per-user API tokens, sessions.
 
 Failed logins are rows (not Redis keys) so the limit holds across every web
 process and still works while Redis is down.
+
+A dashboard session is Flask's signed cookie, which the server cannot delete. So the
+cookie names the staff member *and* their session nonce (`Staff.get_id()` is
+"id:nonce"), and `load_session_user` accepts it only while the nonce is still the one
+stored. Logging out or changing the password draws a new nonce: every cookie issued
+before, on every device, stops working at once.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from sqlalchemy import delete, func, or_, select
 
 from ..extensions import db
 from ..models import LoginFailure, Role, Staff, utcnow
+from ..models.staff import new_session_nonce
 from . import audit
 
 _hasher = PasswordHasher()
@@ -38,9 +45,29 @@ def hash_password(password: str) -> str:
 
 
 def set_password(staff: Staff, password: str) -> None:
+    """A new password also ends every session opened with the old one."""
     if len(password) < 8:
         raise ValueError("a password needs at least 8 characters")
     staff.password_hash = hash_password(password)
+    end_sessions(staff)
+
+
+def end_sessions(staff: Staff) -> None:
+    """Every session cookie issued to `staff` so far stops working (logout, new password)."""
+    staff.session_nonce = new_session_nonce()
+
+
+def load_session_user(user_id: str) -> Staff | None:
+    """Flask-Login's user loader: the active staff member whose current nonce the cookie
+    carries; None (logged out) for a cookie from before a logout, or from an older release
+    that stored the bare id."""
+    number, _, nonce = user_id.partition(":")
+    if not number.isascii() or not number.isdigit() or len(number) > 10 or not nonce:
+        return None
+    staff = db.session.get(Staff, int(number))
+    if staff is None or not staff.active or not staff.session_nonce:
+        return None
+    return staff if secrets.compare_digest(staff.session_nonce, nonce) else None
 
 
 def _recent_failures(username: str, ip: str | None) -> int:
@@ -74,6 +101,8 @@ def authenticate(username: str, password: str, ip: str | None) -> Staff:
         raise LoginRefused()
     if _hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = hash_password(password)
+    if not staff.session_nonce:
+        end_sessions(staff)  # a row from before session nonces: give it one to sign in with
     db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     audit.record(staff.username, "login")
     db.session.commit()

@@ -10,8 +10,8 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
 from ..extensions import db
-from ..models import Staff, Ticket, TicketStatus, utcnow
-from . import access
+from ..models import Channel, Staff, Ticket, TicketStatus, utcnow
+from . import access, forms
 from .rules import rules
 
 PAGE_SIZE = 50
@@ -44,19 +44,28 @@ class QueueFilters:
 
     @classmethod
     def from_args(cls, args) -> QueueFilters:
-        def as_int(name):
-            value = args.get(name, "")
-            return int(value) if value.isdigit() else None
-
-        status = args.get("status") or "active"
+        """Absent or empty arguments mean "any"; a malformed one raises forms.BadInput (400)."""
         return cls(
-            status=status if status in STATUS_FILTERS else "active",
-            team_id=as_int("team"),
-            village_id=as_int("village"),
-            topic=args.get("topic") or None,
-            channel=args.get("channel") or None,
-            page=max(as_int("page") or 1, 1),
+            status=forms.choice(args, "status", STATUS_FILTERS, "active"),
+            team_id=forms.optional_id(args, "team"),
+            village_id=forms.optional_id(args, "village"),
+            topic=forms.optional_text(args, "topic", max_length=64),
+            channel=forms.choice(args, "channel", tuple(Channel), None),
+            page=forms.page_number(args),
         )
+
+    def as_args(self, **changes) -> dict[str, str | int]:
+        """The query arguments that give these filters back (for page links)."""
+        values = {
+            "status": self.status,
+            "team": self.team_id,
+            "village": self.village_id,
+            "topic": self.topic,
+            "channel": self.channel,
+            "page": self.page,
+            **changes,
+        }
+        return {k: v for k, v in values.items() if v not in (None, "")}
 
 
 @dataclass

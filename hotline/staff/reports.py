@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 from .. import clock
 from ..extensions import db
 from ..models import Staff, Team, Ticket, TicketStatus, Village
-from . import access
+from . import access, forms
 
 DIMENSIONS = ("none", "team", "village", "topic", "channel")
 PERIODS = ("day", "week", "month")
@@ -42,27 +42,29 @@ class ReportParams:
 
     @classmethod
     def from_args(cls, args, staff: Staff | None) -> ReportParams:
+        """Absent or empty arguments mean the last 30 days by week; a malformed one raises
+        forms.BadInput (400)."""
         today = clock.today(ZoneInfo(current_app.config["TIMEZONE"]))
-
-        def parse(name: str, default: date) -> date:
-            try:
-                return date.fromisoformat(args.get(name, ""))
-            except ValueError:
-                return default
-
-        end = parse("end", today)
-        start = parse("start", end - timedelta(days=29))
+        end = forms.optional_date(args, "end") or today
+        start = forms.optional_date(args, "start") or end - timedelta(days=29)
         if start > end:
             start, end = end, start
-        by = args.get("by", "none")
-        period = args.get("period", "week")
         return cls(
             start=start,
             end=end,
-            by=by if by in DIMENSIONS else "none",
-            period=period if period in PERIODS else "week",
+            by=forms.choice(args, "by", DIMENSIONS, "none"),
+            period=forms.choice(args, "period", PERIODS, "week"),
             staff=staff,
         )
+
+    def as_args(self) -> dict[str, str]:
+        """The query arguments that give these parameters back (the CSV link)."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "by": self.by,
+            "period": self.period,
+        }
 
 
 @dataclass

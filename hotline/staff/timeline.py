@@ -21,15 +21,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Staff, Team, Ticket, TicketEvent, Village
+from .labels import REASONS
 from .roster import local
 
-REASONS = {
-    "callback_requested": _l("callback requested"),
-    "dropped_call": _l("dropped call"),
-    "missed_call": _l("missed call"),
-    "voicemail": _l("voice message"),
-    "sms": _l("SMS"),
-}
 CHANNELS = {"voice": _l("a call"), "sms": _l("SMS")}
 PROVIDERS = {"twilio": "Twilio", "gateway": "SMS Gateway"}
 

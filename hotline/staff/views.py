@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import wraps
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
 from wtforms.validators import ValidationError
 
 from .. import clock
@@ -39,16 +40,23 @@ from ..models import (
     VoiceMessage,
 )
 from ..tickets import get_by_code
-from . import LANGUAGES, access, accounts, audit, claims, outcomes, reports, timeline
+from . import LANGUAGES, access, accounts, audit, claims, forms, outcomes, reports, timeline
+from .labels import label
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
+#: The outcomes a person records on the request page.
+WEB_OUTCOMES = ("resolved", "no_answer", "wrong_number", "home_visit", "transferred")
+
 
 @bp.before_request
 def check_csrf() -> None:
-    """Every form post carries the session's CSRF token (header for fetch() calls)."""
+    """Every form post carries the session's CSRF token (header for fetch() calls).
+    Arguments holding NUL are refused first: PostgreSQL cannot compare them (400, not 500)."""
+    forms.check_no_nul(request.args, request.view_args or {})
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        forms.check_no_nul(request.form)
         token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken", "")
         try:
             validate_csrf(token)
@@ -58,7 +66,7 @@ def check_csrf() -> None:
 
 @bp.app_context_processor
 def template_globals() -> dict:
-    return {"csrf_token": generate_csrf, "Role": Role, "languages": LANGUAGES}
+    return {"csrf_token": generate_csrf, "Role": Role, "languages": LANGUAGES, "label": label}
 
 
 @bp.errorhandler(CSRFError)
@@ -66,6 +74,25 @@ def csrf_failed(error: CSRFError):
     return render_template(
         "staff/error.html", message=_("The form expired. Reload the page and try again.")
     ), 400
+
+
+@bp.errorhandler(BadRequest)
+def bad_request(error: BadRequest):
+    """A form field or query argument that does not parse (hotline.staff.forms)."""
+    return render_template(
+        "staff/error.html", message=_("Something in the form or the page address is not valid.")
+    ), 400
+
+
+def login_needed():
+    """Flask-Login's answer to a request without a (live) session: the login page, with a
+    message in the person's language; a 401 to the queue's fetch() refresh, which then
+    reloads the page instead of showing the login form inside the table."""
+    if request.headers.get("X-Requested-With") == "fetch":
+        return {"error": "unauthorized", "message": _("Your session has ended. Log in again.")}, 401
+    flash(_("Log in to see this page."), "info")
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("staff.login", next=target))
 
 
 @bp.errorhandler(access.Forbidden)
@@ -92,7 +119,7 @@ def ticket_or_404(code: str) -> Ticket:
     return ticket
 
 
-@bp.get("/t/<code>/voice/<int:message_id>")
+@bp.get("/t/<code>/voice/<int(max=2147483647):message_id>")
 @login_required
 def voice_audio(code: str, message_id: int):
     """The stored recording, for staff who may see the request (Twilio's URL needs its login)."""
@@ -104,7 +131,10 @@ def voice_audio(code: str, message_id: int):
     )
     if row is None or not row.audio_path:
         abort(404)
-    return send_from_directory(current_app.config["DATA_DIR"], row.audio_path, max_age=3600)
+    response = send_from_directory(current_app.config["DATA_DIR"], row.audio_path, max_age=3600)
+    response.cache_control.public = False  # a resident's voice: this browser only, no proxy
+    response.cache_control.private = True
+    return response
 
 
 # --- accounts ------------------------------------------------------------------------
@@ -126,27 +156,43 @@ def login():
             return render_template("staff/login.html", error=message), 429 if refused.throttled else 401
         session.clear()
         login_user(staff)
-        target = request.args.get("next", "")
-        return redirect(target if target.startswith("/staff/") else url_for("staff.queue"))
+        return redirect(_local_target(request.args.get("next", "")) or url_for("staff.queue"))
     return render_template("staff/login.html")
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends this session and every other one of this person: their cookies, even copied, stop
+    working (hotline.staff.accounts)."""
+    accounts.end_sessions(current_user)
     audit.record(current_user.username, "logout")
     db.session.commit()
     logout_user()
+    lang = session.get("lang")
+    session.clear()  # a new CSRF token too; the language choice stays with the browser
+    if lang:
+        session["lang"] = lang
     return redirect(url_for("staff.login"))
+
+
+def _local_target(url: str) -> str | None:
+    """A dashboard path on this site from `url` (a `next` argument, a Referer), else None:
+    never a redirect to another site."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("", "http", "https") or (parts.netloc and parts.netloc != request.host):
+        return None
+    if not parts.path.startswith("/staff/") or "\\" in url or any(ord(c) < 32 for c in url):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 @bp.post("/lang")
 def set_language():
-    lang = request.form.get("lang")
-    if lang in LANGUAGES:
+    lang = forms.choice(request.form, "lang", LANGUAGES, None)
+    if lang:
         session["lang"] = lang
-    back = request.referrer or ""
-    return redirect(back if "/staff/" in back else url_for("staff.queue"))
+    return redirect(_local_target(request.referrer or "") or url_for("staff.queue"))
 
 
 # --- the queue -----------------------------------------------------------------------
@@ -268,7 +314,8 @@ def release(code: str):
 @login_required
 def reassign(code: str):
     ticket = ticket_or_404(code)
-    to = db.session.get(Staff, int(request.form.get("staff_id", "0") or 0))
+    to_id = forms.optional_id(request.form, "staff_id")
+    to = db.session.get(Staff, to_id) if to_id else None
     if to is None:
         flash(_("Choose a person."), "error")
         return _back(ticket)
@@ -284,8 +331,8 @@ def reassign(code: str):
 @login_required
 def outcome(code: str):
     ticket = ticket_or_404(code)
-    kind = request.form.get("outcome", "")
-    note = request.form.get("note", "").strip() or None
+    kind = forms.choice(request.form, "outcome", WEB_OUTCOMES, "")
+    note = forms.optional_text(request.form, "note")
     try:
         if kind == "resolved":
             outcomes.resolve(ticket, current_user, note)
@@ -295,16 +342,20 @@ def outcome(code: str):
             outcomes.wrong_number(ticket, current_user, note)
         elif kind == "home_visit":
             try:
-                visit_on = date.fromisoformat(request.form.get("visit_on", ""))
-            except ValueError:
+                visit_on = forms.optional_date(request.form, "visit_on")
+            except forms.BadInput:
+                visit_on = None
+            if visit_on is None:
                 flash(_("Choose the visit date."), "error")
                 return _back(ticket)
-            volunteer = db.session.get(Staff, int(request.form.get("volunteer_id") or current_user.id))
+            volunteer_id = forms.optional_id(request.form, "volunteer_id") or current_user.id
+            volunteer = db.session.get(Staff, volunteer_id)
             if volunteer is None:
                 abort(400)
             outcomes.book_visit(ticket, current_user, visit_on, volunteer, note)
         elif kind == "transferred":
-            team = db.session.get(Team, int(request.form.get("team_id") or 0))
+            team_id = forms.optional_id(request.form, "team_id")
+            team = db.session.get(Team, team_id) if team_id else None
             if team is None:
                 flash(_("Choose a team."), "error")
                 return _back(ticket)
@@ -335,7 +386,8 @@ def note(code: str):
 @login_required
 def set_village(code: str):
     ticket = ticket_or_404(code)
-    village = db.session.get(Village, int(request.form.get("village_id") or 0))
+    village_id = forms.optional_id(request.form, "village_id")
+    village = db.session.get(Village, village_id) if village_id else None
     if village is None:
         flash(_("Choose a village."), "error")
         return _back(ticket)
@@ -432,6 +484,8 @@ def admin_import():
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
+        text = "\x00"
+    if "\x00" in text:  # not text (and PostgreSQL would refuse it)
         flash(_("The file is not UTF-8 text (save it as CSV UTF-8)."), "error")
         return redirect(url_for("staff.admin"))
     try:
@@ -445,11 +499,14 @@ def admin_import():
     return redirect(url_for("staff.admin"))
 
 
-@bp.post("/admin/village/<int:village_id>")
+@bp.post("/admin/village/<int(max=2147483647):village_id>")
 @admin_required
 def admin_village(village_id: int):
     village = db.session.get(Village, village_id) or abort(404)
-    team = db.session.get(Team, int(request.form.get("team_id") or 0))
+    team_id = forms.optional_id(request.form, "team_id")
+    team = db.session.get(Team, team_id) if team_id else None
+    if team_id and team is None:
+        abort(400)
     village.team_id = team.id if team else None
     audit.record(current_user.username, "village_team", village.code, team=team.code if team else None)
     db.session.commit()
@@ -457,21 +514,22 @@ def admin_village(village_id: int):
     return redirect(url_for("staff.admin"))
 
 
-@bp.post("/admin/staff/<int:staff_id>")
+@bp.post("/admin/staff/<int(max=2147483647):staff_id>")
 @admin_required
 def admin_staff(staff_id: int):
     from ..phones import to_e164
 
     person = db.session.get(Staff, staff_id) or abort(404)
-    role = request.form.get("role", person.role)
-    team = db.session.get(Team, int(request.form.get("team_id") or 0))
-    phone_raw = request.form.get("phone", "").strip()
+    role = forms.choice(request.form, "role", tuple(Role), person.role)
+    team_id = forms.optional_id(request.form, "team_id")
+    team = db.session.get(Team, team_id) if team_id else None
+    if team_id and team is None:
+        abort(400)
+    phone_raw = forms.optional_text(request.form, "phone", max_length=40) or ""
     phone = to_e164(phone_raw) if phone_raw else None
     if phone_raw and phone is None:
         flash(_("Not a phone number: %(value)s", value=phone_raw), "error")
         return redirect(url_for("staff.admin"))
-    if role not in {r.value for r in Role}:
-        abort(400)
     changes = {
         "role": role,
         "team": team.code if team else None,

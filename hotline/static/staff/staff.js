@@ -8,7 +8,12 @@
     var url = new URL(window.location.href);
     url.searchParams.set("partial", "1");
     fetch(url.toString(), { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-      .then(function (r) { if (r.ok) return r.text(); throw new Error(r.status); })
+      .then(function (r) {
+        // The session ended (logout elsewhere, new password): reload, and the server sends the login page.
+        if (r.status === 401) { window.location.reload(); throw new Error(r.status); }
+        if (r.ok) return r.text();
+        throw new Error(r.status);
+      })
       .then(function (html) { box.innerHTML = html; })
       .catch(function () { /* keep the rows we have; try again next time */ });
   }

@@ -1,0 +1,61 @@
+"""Security headers on every response of the app (docs/dashboard-security.md).
+
+Registered on the whole app, not on the dashboard's blueprint: the dashboard's scripts and
+styles come from the app's `static` route and its recordings from a view, and a script
+served without `nosniff` or a page framed by another site is exactly the gap a
+blueprint-only hook would leave. The webhooks get the same few headers: no provider reads
+them, and one rule with no exceptions cannot be forgotten by the next page someone adds.
+
+The policy allows no inline script, no inline style and nothing from another origin: the
+dashboard runs offline in a commune office, its JavaScript lives in
+hotline/static/staff/*.js and its CSS in staff.css. A view may set its own value of any
+of these headers; the hook only fills in what is missing.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "media-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+    "Referrer-Policy": "same-origin",  # the language switch returns to the Referer page
+}
+#: One year; sent only over HTTPS (a browser ignores it over HTTP, and a plain-HTTP
+#: office install must stay reachable). No includeSubDomains: the commune's other
+#: hosts are not ours to decide.
+HSTS = "max-age=31536000"
+
+#: Blueprints whose answers hold residents' personal data: never kept in a browser's or a
+#: proxy's cache, so the back button after logout shows nothing.
+PRIVATE_BLUEPRINTS = ("staff", "api")
+
+
+def add_security_headers(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if request.blueprint in PRIVATE_BLUEPRINTS and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(add_security_headers)
