@@ -72,8 +72,13 @@ def test_a_signed_recording_status_carrying_markup_shows_escaped(world, twilio, 
             {"CallSid": call_sid, "RecordingSid": "RE" + uuid.uuid4().hex, "RecordingStatus": status},
         )
         assert response.status_code == 204
-    kinds = [e.kind for e in db.session.scalar(select(Ticket).where(Ticket.code == code)).events]
-    assert f"recording_{MARKUP}" in kinds and f"recording_{FORMAT}" in kinds
+    ticket = db.session.scalar(select(Ticket).where(Ticket.code == code))
+    # The edge refuses a status Twilio never sends (hotline.webhook_input): nothing is stored…
+    assert not any(MARKUP in e.kind or FORMAT in e.kind for e in ticket.events)
+    # …and rows that hold such a kind anyway (older versions stored them) still show escaped.
+    for status in (MARKUP, FORMAT):
+        add_event(ticket, f"recording_{status}", "a recording", actor="system")
+    db.session.commit()
 
     response = login("thu").get(f"/staff/t/{code}")
     assert response.status_code == 200
