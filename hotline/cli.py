@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -40,10 +40,15 @@ def main() -> None:
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--web-workers", default=2, show_default=True)
 def up(port: int, host: str, web_workers: int) -> None:
-    """Run everything on this machine: migrations, Redis, web, relay, worker."""
+    """Run everything on this machine (migrations, Redis, web, relay, workers) and keep it running.
+
+    A process that stops is restarted with backoff (see hotline/supervisor.py); only Ctrl-C,
+    SIGTERM or a web process that keeps failing stops `hotline up`.
+    """
     from .data_files import DataFileError
     from .embedded_redis import EmbeddedRedis
     from .ivr.flow import FlowError
+    from .supervisor import Child, Shutdown, Supervisor
 
     started = time.monotonic()
     try:
@@ -58,69 +63,75 @@ def up(port: int, host: str, web_workers: int) -> None:
 
         upgrade(directory=app.extensions["migrate"].directory)
 
-    embedded = None
     env = dict(os.environ, HOTLINE_DATA_DIR=str(data_dir))
+    children = []
+    embedded = None
     if not os.environ.get("REDIS_URL"):
         embedded = EmbeddedRedis(data_dir)
-        env["REDIS_URL"] = embedded.start()
-        click.echo(f"embedded Redis: {env['REDIS_URL']} (data in {data_dir / 'redis'})")
+        env["REDIS_URL"] = embedded.url
 
+        def start_redis() -> subprocess.Popen:
+            embedded.start(process_group=0)  # the same port on every restart
+            return embedded.process
+
+        children.append(Child("redis", start_redis, last=True))
     hotline = [sys.executable, "-m", "hotline"]
-    commands = {
-        "web": [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-                "--workers", str(web_workers), "--timeout", "30", "hotline:create_app()"],
-        "relay": [*hotline, "relay"],
-        "worker": [*hotline, "worker", "--with-scheduler"],
-        "asr": [*hotline, "worker", "--queue", "asr", "--with-scheduler"],
-    }
-    # The web process first, alone: calls can be answered sooner when the workers (one
-    # loads speech models) don't compete with it for the CPU while it boots.
-    children = {"web": subprocess.Popen(commands.pop("web"), env=env)}
-
-    def stop(*_: object) -> None:
-        for child in children.values():
-            if child.poll() is None:
-                child.terminate()
-        for child in children.values():
+    children += [
+        Child.command("web", [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+                              "--workers", str(web_workers), "--timeout", "30", "hotline:create_app()"], env),
+        Child.command("relay", [*hotline, "relay"], env),
+        Child.command("worker", [*hotline, "worker", "--with-scheduler"], env),
+        Child.command("asr", [*hotline, "worker", "--queue", "asr", "--with-scheduler"], env),
+    ]
+    local = f"http://127.0.0.1:{port}"
+    reason = None
+    try:
+        with Supervisor(children, say=click.echo, adopt_orphans=True) as supervisor:
             try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+                if embedded:
+                    try:
+                        supervisor.start("redis")
+                    except RuntimeError as error:
+                        raise click.ClickException(str(error)) from error
+                    click.echo(f"embedded Redis: {embedded.url} (data in {data_dir / 'redis'})")
+                # The web process first, alone: calls can be answered sooner when the workers (one
+                # loads speech models) don't compete with it for the CPU while it boots.
+                supervisor.start("web")
+                _wait_healthy(local, lambda: supervisor.running("web"))
+                for name in ("relay", "worker", "asr"):
+                    supervisor.start(name)
+                click.echo(f"hotline is up in {time.monotonic() - started:.1f} s: {local}/healthz")
+                _print_webhooks(app, port, data_dir)
+                click.echo("A process that stops is restarted; Ctrl-C stops everything.")
+                reason = supervisor.run()
+                click.echo(reason)
+            except (KeyboardInterrupt, Shutdown) as stop:
+                click.echo(f"stopping ({str(stop) or 'Ctrl-C'})…")
+    finally:
         if embedded:
             embedded.stop()
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        local = f"http://127.0.0.1:{port}"
-        _wait_healthy(local, children["web"])
-        children.update({name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()})
-        public = app.config.get("PUBLIC_URL") or f"http://<your-public-host>:{port}"
-        click.echo(f"hotline is up in {time.monotonic() - started:.1f} s: {local}/healthz")
-        click.echo("Paste these into the Twilio console for your number:")
-        click.echo(f"  A call comes in (POST):   {public}/twilio/voice")
-        click.echo(f"  Call status changes:      {public}/twilio/voice/status")
-        click.echo(f"  A message comes in (POST): {public}/twilio/sms")
-        click.echo(f"SMS Gateway for Android webhook (sms:received): {public}/sms-gateway/webhook")
-        if app.config.get("TWILIO_AUTH_TOKEN_IS_LOCAL"):
-            click.echo(
-                f"No TWILIO_AUTH_TOKEN set: requests must be signed with the local token "
-                f"{app.config['TWILIO_AUTH_TOKEN']} (stored in {data_dir / 'twilio_auth_token'})."
-            )
-        click.echo("Ctrl-C stops everything.")
-        while all(child.poll() is None for child in children.values()):
-            time.sleep(0.5)
-        failed = [name for name, child in children.items() if child.poll() is not None]
-        raise click.ClickException(f"{', '.join(failed)} stopped; shutting down")
-    except KeyboardInterrupt:
-        click.echo("stopping…")
-    finally:
-        stop()
+    if reason is not None:
+        sys.exit(1)
 
 
-def _wait_healthy(url: str, web: subprocess.Popen, timeout: float = 60) -> None:
+def _print_webhooks(app, port: int, data_dir: Path) -> None:
+    public = app.config.get("PUBLIC_URL") or f"http://<your-public-host>:{port}"
+    click.echo("Paste these into the Twilio console for your number:")
+    click.echo(f"  A call comes in (POST):   {public}/twilio/voice")
+    click.echo(f"  Call status changes:      {public}/twilio/voice/status")
+    click.echo(f"  A message comes in (POST): {public}/twilio/sms")
+    click.echo(f"SMS Gateway for Android webhook (sms:received): {public}/sms-gateway/webhook")
+    if app.config.get("TWILIO_AUTH_TOKEN_IS_LOCAL"):
+        click.echo(
+            f"No TWILIO_AUTH_TOKEN set: requests must be signed with the local token "
+            f"{app.config['TWILIO_AUTH_TOKEN']} (stored in {data_dir / 'twilio_auth_token'})."
+        )
+
+
+def _wait_healthy(url: str, web_running: Callable[[], bool], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if web.poll() is not None:
+        if not web_running():
             raise click.ClickException("the web server exited during start-up")
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:

