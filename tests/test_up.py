@@ -29,9 +29,8 @@ def test_hotline_up_end_to_end(tmp_path):
         # Unsigned: refused.
         assert requests.post(f"{up.base}/twilio/voice", data={"CallSid": "CAx"}).status_code == 403
 
-        answers = up.call_for_help("0912345678")
-        assert [a.status_code for a in answers] == [200] * 4
-        assert b"<Gather" in answers[0].content and b"<Hangup" in answers[-1].content
+        call = up.call_for_help("0912345678")  # every answer 200 and TwiML
+        assert call.history[0].find("Gather") is not None and call.hung_up()
 
         result = subprocess.run([sys.executable, "-m", "hotline", "tickets", "list", "--json"],
                                 env=up.env, capture_output=True, text=True, check=True)
