@@ -163,26 +163,26 @@ def recover_abandoned_jobs(
     for queue in queues:
         _release_dead_scheduler_lock(queue.name, redis, host)
         registry = StartedJobRegistry(queue.name, connection=redis)
-        expired = []
+        expired: dict[str, str] = {}  # execution's registry entry → job id
         for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
             try:
                 execution = Execution.fetch(execution_id, job_id, redis)
             except ValueError:  # its hash expired: the registry entry has expired too
                 continue
             if _worker_is_dead(execution.worker_name, redis, host, dead):
-                expired.append(execution.composite_key)
-                recovered.append(job_id)
+                expired[execution.composite_key] = job_id
         if expired:
             redis.zadd(registry.key, dict.fromkeys(expired, 0), xx=True)
             log.warning("handing back %d job(s) of dead workers on %s: %s",
-                        len(expired), queue.name, ", ".join(recovered))
+                        len(expired), queue.name, ", ".join(expired.values()))
         registry.cleanup()
         failed = FailedJobRegistry(queue.name, connection=redis)
-        for job_id in recovered:
+        for job_id in expired.values():
             job = queue.fetch_job(job_id)
             # A job without a Retry is failed by the cleanup; its worker's death is not its fault.
             if job is not None and job.retries_left is None and job_id in failed:
                 failed.requeue(job_id)
+        recovered += expired.values()
     return recovered
 
 
