@@ -152,7 +152,8 @@ def recover_abandoned_jobs(
     execution whose worker is gone (no hash, marked dead, one of `dead_workers`, or
     on this host with its pid no longer the process that registered) is expired, and
     RQ's own `StartedJobRegistry.cleanup` then retries the job (every job here
-    carries a Retry: outbox.JOB_RETRY) or, retries spent, fails it. Jobs are
+    carries a Retry: outbox.JOB_RETRY; RQ 3 schedules it after the first interval)
+    or fails it; a job it failed with tries left is put back on its queue. Jobs are
     idempotent, so a job that had got half-way runs again safely. A scheduler lock
     held by a dead scheduler on this host is released too, so the retry (scheduled
     a few seconds ahead) does not wait a minute for the lock to expire.
@@ -179,8 +180,9 @@ def recover_abandoned_jobs(
         failed = FailedJobRegistry(queue.name, connection=redis)
         for job_id in expired.values():
             job = queue.fetch_job(job_id)
-            # A job without a Retry is failed by the cleanup; its worker's death is not its fault.
-            if job is not None and job.retries_left is None and job_id in failed:
+            # Failed with tries left (no Retry at all, or an RQ that fails abandoned jobs without
+            # retrying them): its worker's death is not its fault. Retries spent: it stays failed.
+            if job is not None and job.retries_left != 0 and job_id in failed:
                 failed.requeue(job_id)
         recovered += expired.values()
     return recovered
