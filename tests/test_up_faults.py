@@ -24,7 +24,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 
 from hotline.embedded_redis import EmbeddedRedis, free_port
 from hotline.supervisor import Backoff, Child, Supervisor
-from tests.asr_fixtures import ACCOUNT_SID
+from tests.asr_fixtures import ACCOUNT_SID, KOREAN_SENTENCES, synthesise
 from tests.fake_twilio_api import FakeTwilioAPI
 from tests.up_fixtures import HOTLINE_NUMBER, Up, wait_until
 
@@ -153,7 +153,7 @@ def start_worker(app) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("retry", [Retry(max=2), None], ids=["with-retry", "without-retry"])
+@pytest.mark.parametrize("retry", [Retry(max=2, interval=600), None], ids=["with-retry", "without-retry"])
 def test_the_job_of_a_killed_worker_runs_again_when_a_worker_starts(app, tmp_path, retry):
     from hotline.queueing import get_redis
     from workers.main import recover_abandoned_jobs, run_worker
@@ -180,7 +180,10 @@ def test_the_job_of_a_killed_worker_runs_again_when_a_worker_starts(app, tmp_pat
             worker.wait()
 
     assert recover_abandoned_jobs([queue], redis) == [job.id]
-    assert job.get_status(refresh=True) == "queued" and job.id in queue.job_ids
+    # Back on its queue at once (not after the retry's 10 minutes), a try spent if it had tries.
+    job.refresh()
+    assert job.get_status() == "queued" and job.id in queue.job_ids
+    assert job.retries_left == (1 if retry else None)
     assert job.id not in StartedJobRegistry(queue=queue)
     release.touch()
     run_worker(app, ["default"], burst=True, with_scheduler=False)
@@ -404,9 +407,11 @@ class HoldingTwilioAPI(FakeTwilioAPI):
 
 
 @pytest.mark.slow
-def test_a_transcription_interrupted_by_a_killed_worker_arrives_later(tmp_path, korean_model_dir, korean_wav):
+def test_a_transcription_interrupted_by_a_killed_worker_arrives_later(tmp_path, korean_model_dir):
     from hotline import speech_models
 
+    # One short sentence: the worker transcribes it twice as fast as the usual two.
+    wav = synthesise(KOREAN_SENTENCES[1], tmp_path / "message.wav").read_bytes()
     api = HoldingTwilioAPI(ACCOUNT_SID, "rest-token-asr").start()
     up = Up(tmp_path, TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=api.auth_token,
             TWILIO_API_BASE=api.base_url, HOTLINE_PHONE_NUMBER=HOTLINE_NUMBER)
@@ -414,7 +419,7 @@ def test_a_transcription_interrupted_by_a_killed_worker_arrives_later(tmp_path, 
     speech_models.install("vi", str(korean_model_dir), up.data, in_place=True)
     recording = "RE" + "5" * 32
     path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{recording}"
-    api.serve(path + ".wav", korean_wav)
+    api.serve(path + ".wav", wav)
     api.held = path + ".wav"
     try:
         up.start()

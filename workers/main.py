@@ -30,7 +30,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker
 from rq.exceptions import SchedulerNotFound, StopRequested
 from rq.executions import Execution
-from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
 
@@ -152,11 +152,12 @@ def recover_abandoned_jobs(
     execution whose worker is gone (no hash, marked dead, one of `dead_workers`, or
     on this host with its pid no longer the process that registered) is expired, and
     RQ's own `StartedJobRegistry.cleanup` then retries the job (every job here
-    carries a Retry: outbox.JOB_RETRY; RQ 3 schedules it after the first interval)
-    or fails it; a job it failed with tries left is put back on its queue. Jobs are
-    idempotent, so a job that had got half-way runs again safely. A scheduler lock
-    held by a dead scheduler on this host is released too, so the retry (scheduled
-    a few seconds ahead) does not wait a minute for the lock to expire.
+    carries a Retry: outbox.JOB_RETRY) or fails it. The retry it schedules (after
+    the first interval, for a provider's bad moment) is queued at once instead, and
+    a job it failed with tries left is put back on its queue. Jobs are idempotent,
+    so a job that had got half-way runs again safely. A scheduler lock held by a
+    dead scheduler on this host is released too, so jobs scheduled for later do not
+    wait a minute for the lock to expire.
     """
     host = socket.gethostname()
     dead = set(dead_workers)
@@ -177,12 +178,19 @@ def recover_abandoned_jobs(
             log.warning("handing back %d job(s) of dead workers on %s: %s",
                         len(expired), queue.name, ", ".join(expired.values()))
         registry.cleanup()
+        scheduled = ScheduledJobRegistry(queue.name, connection=redis)
         failed = FailedJobRegistry(queue.name, connection=redis)
         for job_id in expired.values():
             job = queue.fetch_job(job_id)
-            # Failed with tries left (no Retry at all, or an RQ that fails abandoned jobs without
-            # retrying them): its worker's death is not its fault. Retries spent: it stays failed.
-            if job is not None and job.retries_left != 0 and job_id in failed:
+            if job is None:
+                continue
+            if job_id in scheduled:
+                # The retry the cleanup scheduled runs now: a dead worker is not a provider's
+                # bad moment to wait out.
+                scheduled.requeue(job_id)
+            elif job.retries_left != 0 and job_id in failed:
+                # Failed with tries left (no Retry at all, or an RQ that fails abandoned jobs
+                # without retrying them). Retries spent: it stays failed.
                 failed.requeue(job_id)
         recovered += expired.values()
     return recovered
