@@ -6,8 +6,10 @@ in-process with tiny programs; then the real install, as an operator runs it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ import pytest
 from redis import Redis
 from rq import Queue, Retry
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from sqlalchemy import select
 
 from hotline.embedded_redis import EmbeddedRedis, free_port
 from hotline.supervisor import Backoff, Child, Supervisor
@@ -222,6 +225,110 @@ def test_a_worker_started_before_redis_waits_for_it_then_works(app, tmp_path):
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
         server.stop()
+
+
+class Cuttable:
+    """A TCP forwarder to a server that the test can cut: open connections dropped, new ones refused."""
+
+    def __init__(self, port: int):
+        self.target = ("127.0.0.1", port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.open: list[socket.socket] = []
+        self.cut_off = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut_off:
+                client.close()
+                continue
+            server = socket.create_connection(self.target)
+            self.open += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            end.close()
+
+    def cut(self) -> None:
+        self.cut_off = True
+        for end in self.open:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def restore(self) -> None:
+        self.open = []
+        self.cut_off = False
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_relay_rides_out_a_database_outage(app, tmp_path):
+    from sqlalchemy.engine import make_url
+
+    from hotline.extensions import db
+    from hotline.models import OutboxMessage
+    from hotline.outbox import add_job
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    line = Cuttable(url.port or 5432)
+    env = worker_env(app, app.config["REDIS_URL"])
+    env["DATABASE_URL"] = url.set(port=line.port).render_as_string(hide_password=False)
+    relay = subprocess.Popen([sys.executable, "-m", "hotline", "relay"], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        for output in relay.stdout:
+            lines.append(output)
+
+    threading.Thread(target=read, daemon=True).start()
+    queue = Queue("default", connection=Redis.from_url(app.config["REDIS_URL"]))
+
+    def queued(job_id: str) -> bool:
+        db.session.remove()
+        relayed = db.session.scalar(select(OutboxMessage.relayed_at).where(OutboxMessage.job_id == job_id))
+        return relayed is not None and job_id in queue.job_ids
+
+    try:
+        add_job("before", "workers.jobs.send_request_confirmation", 1)
+        db.session.commit()
+        wait_until(lambda: queued("before"), 60, "the relay to relay a row")
+
+        line.cut()
+        wait_until(lambda: sum("database unavailable" in seen for seen in lines) >= 2, 60,
+                   "the relay to miss its database, twice")
+        add_job("during", "workers.jobs.send_request_confirmation", 2)  # straight to the database
+        db.session.commit()
+        assert relay.poll() is None
+
+        line.restore()
+        wait_until(lambda: queued("during"), 60, "the relay to relay the row written during the outage")
+        assert relay.poll() is None
+    finally:
+        relay.send_signal(signal.SIGINT)
+        try:
+            relay.wait(30)
+        finally:
+            if relay.poll() is None:
+                os.killpg(relay.pid, signal.SIGKILL)
+            line.close()
 
 
 # --- the real install -------------------------------------------------------------------
