@@ -39,6 +39,8 @@ import psutil
 
 #: prctl(2) option that makes orphaned descendants re-parent to this process.
 PR_SET_CHILD_SUBREAPER = 36
+#: How often to look for orphans when no child has died (a look reads every process's /proc entry).
+ORPHAN_SCAN_SECONDS = 5.0
 
 
 class Shutdown(Exception):
@@ -105,7 +107,7 @@ class Supervisor:
         give_up_after: int = 5,
         give_up_window: float = 120.0,
         stop_timeout: float = 10.0,
-        tick: float = 0.2,
+        tick: float = 0.25,
         adopt_orphans: bool = False,
     ):
         self.children = {child.name: child for child in children}
@@ -158,14 +160,21 @@ class Supervisor:
 
     def run(self) -> str:
         """Watch the started children, restarting those that exit; return why it stopped."""
+        scanned = time.monotonic()
         while self.stop_reason is None:
             now = time.monotonic()
+            exited = False
             for child in self.children.values():
                 if child.process is not None and child.process.poll() is not None:
                     self._exited(child, now)
+                    exited = True
                 elif child.process is None and child.restart_at is not None and now >= child.restart_at:
                     self._restart(child)
-            self._end_orphans()
+            # Orphans come from a child that died; the occasional look catches those of a
+            # grandchild (a job's own subprocess whose work horse died) and reaps them.
+            if exited or now - scanned >= ORPHAN_SCAN_SECONDS:
+                self._end_orphans()
+                scanned = now
             if self.stop_reason is None:
                 time.sleep(self.tick)
         return self.stop_reason
