@@ -126,7 +126,7 @@ class Supervisor:
 
     def __enter__(self) -> Supervisor:
         if self.adopt_orphans:
-            self.adopt_orphans = _become_subreaper()
+            _become_subreaper()  # elsewhere than Linux orphans go to init; the final sweep still runs
         self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_shutdown)
         return self
 
