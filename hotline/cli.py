@@ -115,12 +115,16 @@ def up(port: int, host: str, web_workers: int) -> None:
 
 
 def _print_webhooks(app, port: int, data_dir: Path) -> None:
+    from .twilio_auth import signature_url_description
+
     public = app.config.get("PUBLIC_URL") or f"http://<your-public-host>:{port}"
     click.echo("Paste these into the Twilio console for your number:")
     click.echo(f"  A call comes in (POST):   {public}/twilio/voice")
     click.echo(f"  Call status changes:      {public}/twilio/voice/status")
     click.echo(f"  A message comes in (POST): {public}/twilio/sms")
+    click.echo(f"  Primary handler fails (POST): {public}/twilio/voice/fallback")
     click.echo(f"SMS Gateway for Android webhook (sms:received): {public}/sms-gateway/webhook")
+    click.echo(signature_url_description(app))
     if app.config.get("TWILIO_AUTH_TOKEN_IS_LOCAL"):
         click.echo(
             f"No TWILIO_AUTH_TOKEN set: requests must be signed with the local token "
