@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, request
 
 from . import voicemail
 from .twilio_auth import twilio_signed
+from .voice.units import commit_once
 
 bp = Blueprint("recordings", __name__)
 
@@ -18,7 +19,7 @@ def recording_status() -> Response:
     if not recording_sid:
         abort(400, "RecordingSid is required")
     duration = form.get("RecordingDuration", "")
-    voicemail.recording_status(
+    commit_once(lambda: voicemail.recording_status(
         call_sid=form.get("CallSid") or None,
         from_number=form.get("From") or None,
         recording_sid=recording_sid,
@@ -26,5 +27,5 @@ def recording_status() -> Response:
         duration=int(duration) if duration.isdigit() else None,
         status=form.get("RecordingStatus") or "completed",
         error_code=form.get("ErrorCode") or None,
-    )
+    ))
     return Response(status=204)

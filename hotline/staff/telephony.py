@@ -1,6 +1,9 @@
 """Twilio REST work for the response team, run by workers: ring a staff member and bridge
 them to the resident, and text a volunteer about a home visit.
 
+The bridge is call instructions (`bridge`); the voice edge's renderer turns them into the
+TwiML the REST call carries, as it does for the webhooks.
+
 Residents' SMS go through `hotline.messaging.send_ticket_sms`; texts to staff go to
 their own phone, through the same provider (`hotline.messaging.deliver`), and are
 written on the request's timeline under their own kinds.
@@ -12,12 +15,13 @@ from typing import Any
 
 from flask import current_app
 from twilio.base.exceptions import TwilioRestException
-from twilio.twiml.voice_response import VoiceResponse
 
 from ..extensions import db
+from ..ivr.instructions import Dial, Instruction, Say
 from ..messaging import TransientSendError, deliver, render_sms, twilio_client
 from ..models import HomeVisit, Staff, Ticket
 from ..tickets import add_event
+from ..voice.twiml import render  # the voice edge writes the TwiML the REST call carries
 from .rules import plain_sms
 
 
@@ -25,13 +29,13 @@ def _done(ticket: Ticket, kinds: tuple[str, ...], key: str) -> bool:
     return any(e.kind in kinds and (e.data or {}).get("key") == key for e in ticket.events)
 
 
-def bridge_twiml(resident_phone: str, hotline_number: str) -> str:
-    """What the staff member's leg runs once they pick up: dial the resident as the hotline."""
-    response = VoiceResponse()
-    response.say("Đang nối máy tới người dân.", language="vi-VN")
-    dial = response.dial(caller_id=hotline_number, answer_on_bridge=True)
-    dial.number(resident_phone)
-    return str(response)
+def bridge(resident_phone: str, hotline_number: str) -> list[Instruction]:
+    """What the staff member's leg runs once they pick up: dial the resident as the hotline
+    (the resident sees the official number, and hears ringing until they answer)."""
+    return [
+        Say("Đang nối máy tới người dân.", (("language", "vi-VN"),)),
+        Dial((resident_phone,), caller_id=hotline_number, answer_on_bridge=True),
+    ]
 
 
 def place_callback(ticket_id: int, staff_id: int, key: str) -> str:
@@ -49,7 +53,7 @@ def place_callback(ticket_id: int, staff_id: int, key: str) -> str:
         hotline = current_app.config["PHONE_NUMBER"]
         try:
             call = client.calls.create(
-                to=staff.phone, from_=hotline, twiml=bridge_twiml(ticket.phone, hotline)
+                to=staff.phone, from_=hotline, twiml=render(bridge(ticket.phone, hotline))
             )
         except TwilioRestException as error:
             if error.status >= 500 or error.status == 429:

@@ -1,4 +1,9 @@
-"""Twilio voice webhooks: parse the request, call the IVR engine, answer TwiML."""
+"""Twilio voice webhooks: parse the request, call the flow walker, answer TwiML.
+
+The walker (`hotline.ivr.engine`) returns call instructions and step storage commits
+each step once; this edge renders them (`twiml.render`) and turns any failure into
+the apology a caller hears instead of Twilio's "application error".
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,21 @@ from flask import Blueprint, Response, current_app, request
 
 from ..extensions import db
 from ..ivr import engine
+from ..ivr.call_status import record_call_status
 from ..twilio_auth import twilio_signed
 from . import audio  # noqa: F401  (the recorded-prompt blueprint, registered by create_app)
+from .twiml import render
+from .units import commit_once
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
 
 def twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
+
+
+def voice_menu() -> engine.VoiceMenu:
+    return current_app.extensions["hotline.voice"]
 
 
 def answer_safely(produce: Callable[[], str]) -> Response:
@@ -25,7 +37,7 @@ def answer_safely(produce: Callable[[], str]) -> Response:
     except Exception:
         current_app.logger.exception("voice webhook failed: %s", request.path)
         db.session.rollback()
-        return twiml(engine.apology_twiml())
+        return twiml(render(engine.apology(current_app.extensions.get("hotline.flow"))))
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -36,7 +48,7 @@ def _int_arg(name: str, default: int) -> int:
 @bp.post("")
 @twilio_signed
 def incoming_call() -> Response:
-    return answer_safely(lambda: engine.answer_call(request.form))
+    return answer_safely(lambda: engine.answer_call(voice_menu(), request.form, render))
 
 
 @bp.post("/step")
@@ -45,11 +57,13 @@ def step() -> Response:
     node_id = request.args.get("node", "")
     seq = _int_arg("n", 1)
     attempt = _int_arg("attempt", 1)
-    return answer_safely(lambda: engine.continue_call(request.form, node_id, seq, attempt))
+    return answer_safely(
+        lambda: engine.continue_call(voice_menu(), request.form, node_id, seq, attempt, render))
 
 
 @bp.post("/status")
 @twilio_signed
 def call_status() -> Response:
-    engine.record_call_status(request.form)
+    region = current_app.config["DEFAULT_REGION"]
+    commit_once(lambda: record_call_status(request.form, region))
     return Response(status=204)
