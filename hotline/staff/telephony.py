@@ -1,8 +1,9 @@
 """Twilio REST work for the response team, run by workers: ring a staff member and bridge
 them to the resident, and text a volunteer about a home visit.
 
-The bridge is call instructions (`bridge`); the voice edge's renderer turns them into the
-TwiML the REST call carries, as it does for the webhooks.
+The bridge is call instructions (`bridge`); the job hands in the voice edge's renderer
+(`hotline.voice.twiml.render`), which turns them into the TwiML the REST call carries,
+as it does for the webhooks.
 
 Residents' SMS go through `hotline.messaging.send_ticket_sms`; texts to staff go to
 their own phone, through the same provider (`hotline.messaging.deliver`), and are
@@ -11,6 +12,7 @@ written on the request's timeline under their own kinds.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import current_app
@@ -21,7 +23,6 @@ from ..ivr.instructions import Dial, Instruction, Say
 from ..messaging import TransientSendError, deliver, render_sms, twilio_client
 from ..models import HomeVisit, Staff, Ticket
 from ..tickets import add_event
-from ..voice.twiml import render  # the voice edge writes the TwiML the REST call carries
 from .rules import plain_sms
 
 
@@ -38,7 +39,9 @@ def bridge(resident_phone: str, hotline_number: str) -> list[Instruction]:
     ]
 
 
-def place_callback(ticket_id: int, staff_id: int, key: str) -> str:
+def place_callback(
+    ticket_id: int, staff_id: int, key: str, render: Callable[[Sequence[Instruction]], str],
+) -> str:
     ticket = db.session.get(Ticket, ticket_id)
     staff = db.session.get(Staff, staff_id)
     if ticket is None or staff is None:

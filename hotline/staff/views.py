@@ -39,7 +39,8 @@ from ..models import (
     VoiceMessage,
 )
 from ..tickets import get_by_code
-from . import LANGUAGES, access, accounts, audit, claims, outcomes, reports, timeline
+from . import access, accounts, audit, claims, outcomes, reports, timeline
+from .languages import LANGUAGES
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
