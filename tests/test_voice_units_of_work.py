@@ -5,6 +5,8 @@ the caller still hears the apology, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 from sqlalchemy import select
 
@@ -108,3 +110,42 @@ def test_the_record_action_and_the_callback_file_one_message_whichever_comes_fir
     assert count(VoiceMessage) == 1 and count(Transcription) == 1
     ticket = db.session.scalars(select(Ticket)).one()
     assert ticket.reason == "voicemail" and spoken(ticket.code) in call.said()
+
+
+@pytest.mark.parametrize("loser", ["record action", "callback"])
+def test_a_twin_that_files_the_recording_first_wins_and_the_other_runs_again(twilio, monkeypatch, loser):
+    """Twilio's Record action and recording callback for one recording, at the same moment:
+    the twin commits while the other is half-way (after its look-up, before its flush). The
+    other fails on the unique RecordingSid, runs again and joins the twin's message."""
+    from hotline import tickets
+
+    call, action = at_the_beep(twilio)
+    callback = {"CallSid": call.sid, "RecordingStatus": "completed", **RECORDING}
+    real_create = tickets.create_ticket
+    twins = []
+
+    def create_after_the_twin(**kwargs):
+        if not twins:  # the twin, a request of its own (its own session), commits first
+            twins.append(True)
+            if loser == "record action":
+                assert twilio.post("/twilio/recording", callback).status_code == 204
+            else:
+                twins.append(twilio.post(action, dict(call.params, **RECORDING)).data)
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(tickets, "create_ticket", create_after_the_twin)
+    filed = []
+    real_record = voicemail.record_voice_message
+    monkeypatch.setattr(voicemail, "record_voice_message",
+                        lambda **kwargs: filed.append(kwargs) or real_record(**kwargs))
+    if loser == "record action":
+        call.post_to(action, **RECORDING)
+        answer = call.last_response.data
+    else:
+        assert twilio.post("/twilio/recording", callback).status_code == 204
+        answer = twins[1]
+    assert len(filed) == 3  # the loser, the twin inside it, the loser again
+    assert [count(model) for model in WHAT_A_MESSAGE_WRITES] == [1, 1, 1, 1]
+    ticket = db.session.scalars(select(Ticket)).one()
+    said = " ".join(say.text or "" for say in ET.fromstring(answer).iter("Say"))
+    assert spoken(ticket.code) in said  # the caller heard the message's request code
