@@ -1,6 +1,6 @@
 """Voice webhooks under gunicorn against a bare Flask floor, in one run.
 
-    .venv/bin/python bench/voice_webhooks.py [--seconds 10] [--workers 4] [--rate 200]
+    .venv/bin/python bench/voice_webhooks.py [--seconds 10] [--workers 4] [--rate 200] [--also CHECKOUT]
 
 Starts two gunicorn servers with the same settings (the Procfile's: sync workers,
 `--workers 4 --timeout 14`): the hotline (`hotline:create_app()`, on a throw-away
@@ -12,6 +12,10 @@ answers a constant TwiML document. Then, from other processes:
    p50/p99 for the bare endpoint, the greeting and a menu step; the ratio to the floor.
 2. a fixed rate (open loop, `--rate` requests/s, latency counted from the moment each
    request was due so queueing is not hidden), p50/p99 for the same three.
+
+With `--also CHECKOUT` a second hotline (another checkout, e.g. the code before a
+change) runs beside it on its own database and is measured in the same run, so both
+meet the same machine and the same floor.
 
 Requests are signed with twilio's RequestValidator exactly as Twilio signs them.
 Goal (issue 3): >= 0.8 of the bare floor; p99 < 50 ms at 200 requests/s.
@@ -254,26 +258,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (Procfile default: 4)")
     parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--also", type=Path, metavar="CHECKOUT",
+                        help="another checkout of the hotline (e.g. the code before a change: "
+                             "`git worktree add /tmp/before main`), measured in the same run "
+                             "against the same floor")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
     load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    database_url, drop_database = postgres_database()
-    database_url = database_url or f"sqlite:///{work / 'hotline.db'}"
-    env = dict(os.environ, HOTLINE_DATA_DIR=str(work / "data"), DATABASE_URL=database_url,
-               HOTLINE_PUBLIC_URL=PUBLIC_URL, TWILIO_AUTH_TOKEN=TOKEN,
-               REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11"), PYTHONPATH=str(ROOT))
-    subprocess.run([sys.executable, "-m", "hotline", "db", "upgrade"], env=env, check=True,
-                   capture_output=True)
-    (work / "bare_app.py").write_text(BARE_APP)
-    hotline_port, bare_port = free_port(), free_port()
-    servers = [
-        gunicorn("hotline:create_app()", hotline_port, args.workers, env, ROOT),
-        gunicorn("bare_app:create_app()", bare_port, args.workers, dict(env, PYTHONPATH=str(work)), work),
-    ]
+    trees = [("", ROOT)] + ([(f" ({args.also.name})", args.also.resolve())] if args.also else [])
+    drops, servers, hotlines = [], [], []
+    base_env = dict(os.environ, HOTLINE_PUBLIC_URL=PUBLIC_URL, TWILIO_AUTH_TOKEN=TOKEN,
+                    REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11"))
     try:
+        for index, (label, tree) in enumerate(trees):
+            database_url, drop_database = postgres_database()
+            drops.append(drop_database)
+            database_url = database_url or f"sqlite:///{work / f'hotline{index}.db'}"
+            env = dict(base_env, HOTLINE_DATA_DIR=str(work / f"data{index}"), DATABASE_URL=database_url,
+                       PYTHONPATH=str(tree))
+            subprocess.run([sys.executable, "-m", "hotline", "db", "upgrade"], env=env, cwd=tree, check=True,
+                           capture_output=True)
+            port = free_port()
+            servers.append(gunicorn("hotline:create_app()", port, args.workers, env, tree))
+            hotlines.append((label, port))
+        (work / "bare_app.py").write_text(BARE_APP)
+        bare_port = free_port()
+        servers.append(gunicorn("bare_app:create_app()", bare_port, args.workers,
+                                dict(base_env, PYTHONPATH=str(work)), work))
         per_thread = 40_000
 
         def sids(prefix: str) -> list[list[str]]:
@@ -282,46 +296,53 @@ def main() -> None:
 
         warm = sids("00")
         run_wrk(bare_port, warm, greeting_line, 2, work)
-        run_wrk(hotline_port, warm, greeting_line, 2, work)
+        for _, port in hotlines:
+            run_wrk(port, warm, greeting_line, 2, work)
         bare = run_wrk(bare_port, sids("01"), greeting_line, args.seconds, work)
-        calls = sids("02")
-        greeting = run_wrk(hotline_port, calls, greeting_line, args.seconds, work)
-        answered = [thread_sids[:used] for thread_sids, used in zip(calls, greeting["used"], strict=True)]
-        step = run_wrk(hotline_port, answered, step_line, args.seconds, work)
+        measured = [("bare Flask TwiML", bare)]
+        for label, port in hotlines:
+            calls = sids("02")
+            greeting = run_wrk(port, calls, greeting_line, args.seconds, work)
+            answered = [thread_sids[:used] for thread_sids, used in zip(calls, greeting["used"], strict=True)]
+            step = run_wrk(port, answered, step_line, args.seconds, work)
+            measured += [(f"greeting{label}", greeting), (f"menu step{label}", step)]
 
         count = int(args.rate * args.seconds)
         fixed_sids = [f"CA031{index:029d}" for index in range(count)]
-        fixed = {
-            "bare": run_fixed_rate(bare_port, [greeting_line(s) for s in fixed_sids], args.rate),
-            "greeting": run_fixed_rate(hotline_port, [greeting_line(s) for s in fixed_sids], args.rate),
-            "menu step": run_fixed_rate(hotline_port, [step_line(s) for s in fixed_sids], args.rate),
-        }
+        greetings, steps = [greeting_line(s) for s in fixed_sids], [step_line(s) for s in fixed_sids]
+        fixed = {"bare": run_fixed_rate(bare_port, greetings, args.rate)}
+        for label, port in hotlines:
+            fixed[f"greeting{label}"] = run_fixed_rate(port, greetings, args.rate)
+            fixed[f"menu step{label}"] = run_fixed_rate(port, steps, args.rate)
     finally:
         for server in servers:
             server.terminate()
         for server in servers:
             server.wait(10)
-        drop_database()
+        for drop_database in drops:
+            drop_database()
         shutil.rmtree(work, ignore_errors=True)
 
     dialect = database_url.split(":", 1)[0]
     print(f"gunicorn sync workers={args.workers} timeout=14, database {dialect}, {os.cpu_count()} CPUs, "
           f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} {args.seconds:.0f}s (load generator on this machine); "
           f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
-    print(f"{'maximum throughput':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  notes")
-    for name, result in (("bare Flask TwiML", bare), ("greeting", greeting), ("menu step", step)):
+    width = max(22, *(len(name) + 2 for name, _ in measured))
+    print(f"{'maximum throughput':<{width}}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  notes")
+    for name, result in measured:
         notes = f"non-2xx {result['non2xx']}, errors {result['errors']}"
         if result["replays"]:
             notes += f", {result['replays']} retries replayed"
-        print(f"{name:<22}{result['rps']:>9.0f}{result['p50']:>9.1f}{result['p99']:>9.1f}"
+        print(f"{name:<{width}}{result['rps']:>9.0f}{result['p50']:>9.1f}{result['p99']:>9.1f}"
               f"{result['rps'] / bare['rps']:>8.2f}  {notes}")
     print(f"\nfixed rate {args.rate:.0f} req/s, {args.seconds:.0f}s (latency from the due time)")
-    print(f"{'':<22}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  failures")
+    print(f"{'':<{width}}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  failures")
     for name, result in fixed.items():
-        print(f"{name:<22}{result['p50']:>9.1f}{result['p99']:>9.1f}{result['max']:>9.1f}  "
+        print(f"{name:<{width}}{result['p50']:>9.1f}{result['p99']:>9.1f}{result['max']:>9.1f}  "
               f"{result['failures']}/{result['requests']}")
+    this = dict(measured)
     worst = max(fixed["greeting"]["p99"], fixed["menu step"]["p99"])
-    ratio = min(greeting["rps"], step["rps"]) / bare["rps"]
+    ratio = min(this["greeting"]["rps"], this["menu step"]["rps"]) / bare["rps"]
     print(f"\ngoal: ratio >= 0.80 (got {ratio:.2f}); p99 at {args.rate:.0f} req/s < 50 ms (got {worst:.1f})")
 
 

@@ -17,17 +17,18 @@ from zoneinfo import ZoneInfo
 import yaml
 from flask import current_app
 
-from .ivr.flow import FlowError
 from .phones import to_e164
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class OfficeHoursError(FlowError):
-    """The office-hours file cannot be used (names the field); stops the app like a broken flow."""
+class OfficeHoursError(ValueError):
+    """The office-hours file cannot be used (names the field); stops the app like a broken flow
+    (the voice menu's start-up turns it into a FlowError)."""
 
     def __init__(self, message: str):
-        super().__init__([message])
+        self.problems = [message]
+        super().__init__(message)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, request
 
 from . import voicemail, webhook_input
 from .twilio_auth import twilio_signed
+from .voice.units import commit_once
 
 bp = Blueprint("recordings", __name__)
 
@@ -26,7 +27,7 @@ def recording_status() -> Response:
     if recording_sid is None or status is None:
         return Response(status=204)
     duration = form.get("RecordingDuration")
-    voicemail.recording_status(
+    commit_once(lambda: voicemail.recording_status(
         call_sid=form.get("CallSid"),
         from_number=form.get("From") or None,
         recording_sid=recording_sid,
@@ -34,5 +35,5 @@ def recording_status() -> Response:
         duration=int(duration) if duration else None,
         status=status,
         error_code=form.get("ErrorCode") or None,
-    )
+    ))
     return Response(status=204)

@@ -193,9 +193,6 @@ def preload(app) -> None:
     queues = app.extensions.get("hotline.worker_queues")
     if queues is not None and app.config["ASR_QUEUE"] not in queues:
         return
-    # Imported here, before the fork, so no job pays for importing numpy, soxr and Vosk.
-    import workers.asr  # noqa: F401
-    from hotline.transcription import audio, recognise  # noqa: F401
     for model in available_models(app.config["DATA_DIR"]).values():
         try:
             load_model(model.path)

@@ -1,11 +1,18 @@
 """Voice messages: a recording becomes (or joins) a request with reason `voicemail`,
-and is queued for transcription (hotline.transcription) once per RecordingSid."""
+and is queued for transcription (hotline.transcription) once per RecordingSid.
+
+Domain functions: they flush and never commit. The voice step that takes the Record
+verb's answer (`hotline.ivr.steps`) and the recording webhook (`hotline.recordings`)
+each commit once. The provider delivers both for one recording, in either order, maybe
+at the same moment: the one that loses the race on the unique RecordingSid fails its
+flush with IntegrityError, and its edge runs the unit of work again, which then finds
+the winner's message.
+"""
 
 from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from . import tickets
 from .extensions import db
@@ -36,13 +43,8 @@ def record_voice_message(
             existing.recording_url = recording_url
         if duration is not None and existing.duration_seconds is None:
             existing.duration_seconds = duration
-        ticket = existing.ticket
-        try:
-            queue_transcription(existing)
-            db.session.commit()
-        except IntegrityError:  # the other callback queued it at the same moment
-            db.session.rollback()
-        return ticket
+        queue_transcription(existing)
+        return existing.ticket
 
     call = db.session.scalar(select(Call).where(Call.call_sid == call_sid)) if call_sid else None
     phone = call.phone if call else to_e164(from_number, current_app.config["DEFAULT_REGION"])
@@ -71,15 +73,8 @@ def record_voice_message(
         ticket, "voice_message", "voice message recorded",
         data={"recording_sid": recording_sid, "duration": duration},
     )
-    try:
-        db.session.flush()
-        queue_transcription(message)
-        db.session.commit()
-    except IntegrityError:  # the other callback for this recording got here first
-        db.session.rollback()
-        return db.session.scalar(
-            select(VoiceMessage).where(VoiceMessage.recording_sid == recording_sid)
-        ).ticket
+    db.session.flush()
+    queue_transcription(message)
     return ticket
 
 
@@ -111,5 +106,5 @@ def recording_status(
     if not already:
         tickets.add_event(call.ticket, kind, f"recording {status}: no voice message was kept",
                           data={"recording_sid": recording_sid, "error_code": error_code})
-        db.session.commit()
+        db.session.flush()
     return call.ticket

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from hotline.extensions import db
-from hotline.ivr.engine import callback_for_unfinished_call
+from hotline.ivr.call_status import callback_for_unfinished_call
 from hotline.models import Call, Ticket, Transcription
 from hotline.staff.headers import CONTENT_SECURITY_POLICY
 from hotline.tickets import add_event

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from hotline.extensions import db
-from hotline.ivr.engine import callback_for_unfinished_call
+from hotline.ivr.call_status import callback_for_unfinished_call
 from hotline.models import (
     Call,
     Channel,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from hotline import messaging
 from hotline.extensions import db
-from hotline.ivr.engine import callback_for_unfinished_call
+from hotline.ivr.call_status import callback_for_unfinished_call
 from hotline.models import Call, Staff, Ticket, Transcription, TranscriptionStatus, utcnow
 from hotline.staff import claims, outcomes
 from hotline.tickets import add_event, create_ticket

@@ -480,10 +480,11 @@ def _apology_text(up: Up) -> str:
     """The words a caller hears when a voice webhook fails (the flow's `system_busy` prompt)."""
     from hotline import create_app
     from hotline.ivr import engine
+    from hotline.voice.twiml import render
 
     app = create_app({"DATA_DIR": str(up.data), "DATABASE_URL": f"sqlite:///{up.data / 'hotline.db'}"})
     with app.app_context():
-        return ET.fromstring(engine.apology_twiml()).find("Say").text
+        return ET.fromstring(render(engine.apology(app.extensions["hotline.flow"]))).find("Say").text
 
 
 # --- a transcription interrupted by a killed worker -----------------------------------------

@@ -67,8 +67,9 @@ def notify_volunteer(visit_id: int) -> str:
 
 def place_callback(ticket_id: int, staff_id: int, key: str) -> str:
     from hotline.staff.telephony import place_callback as place
+    from hotline.voice.twiml import render
 
     try:
-        return place(ticket_id, staff_id, key)
+        return place(ticket_id, staff_id, key, render)
     finally:
         db.session.remove()

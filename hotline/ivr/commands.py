@@ -1,7 +1,7 @@
 """`hotline flows …`, `hotline prompts …` and `hotline call`.
 
-`flows check` is registered on the top-level command so it works when the flow is
-broken (building the app would refuse to start); the others need the app.
+`flows …` is registered on the top-level command so it works when the flow is broken
+(building the app would refuse to start); the others need the app.
 """
 
 from __future__ import annotations
@@ -57,6 +57,19 @@ def flows_check(paths: tuple[Path, ...]) -> None:
         for problem in problems:
             click.echo(problem, err=True)
         sys.exit(1)
+
+
+@flows.command("reference")
+@click.option("--write", "target", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Refresh the generated block in this file (docs/voice-flows.md) instead of printing it.")
+def flows_reference(target: Path | None) -> None:
+    """The node types and call instructions, as markdown built from the code's docstrings."""
+    from .reference import reference_markdown, write_reference
+
+    if target is None:
+        click.echo(reference_markdown())
+        return
+    click.echo(f"{target}: {'updated' if write_reference(target) else 'already up to date'}")
 
 
 @prompts.command("status")

@@ -1,5 +1,8 @@
 """Load a flow file, check it against the schema and semantically.
 
+The checker reads the node registry (`registry.NODE_TYPES`, filled by `nodes`): each
+type's schema, its edges and its own checks.
+
 Every error names its path, e.g.
 `ivr_flows/main.yaml › node "menu" › option 3: unknown target "stauts"`.
 """
@@ -7,12 +10,15 @@ Every error names its path, e.g.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
+
+from . import nodes  # noqa: F401  (registers the built-in node types)
+from .definition import Flow, FlowError
+from .registry import INFORMATION, NODE_TYPES
 
 SUPPORTED_VERSIONS = (1,)
 
@@ -80,36 +86,6 @@ def read_yaml(path: Path) -> Any:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
 
 
-class FlowError(ValueError):
-    """A flow file that cannot be used; the message lists every problem found."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-
-@dataclass
-class Flow:
-    name: str
-    version: int
-    path: Path
-    default_language: str
-    languages: dict[str, dict[str, Any]]
-    start: str
-    nodes: dict[str, dict[str, Any]]
-    prompts: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def prompt_text(self, key: str, language: str | None) -> tuple[str, str]:
-        """(text, language it is in): falls back to the default language's text."""
-        for lang in (language, self.default_language):
-            if lang and key in self.prompts.get(lang, {}):
-                return self.prompts[lang][key], lang
-        raise KeyError(f"prompt {key!r} has no text")
-
-    def say_attributes(self, language: str) -> dict[str, str]:
-        return dict(self.languages.get(language, {}).get("say") or {})
-
-
 def _display(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -126,8 +102,8 @@ def load_prompts(flows_dir: Path, languages: list[str]) -> dict[str, dict[str, s
 
 
 def load_flow(path: Path | str) -> Flow:
-    from .nodes import NODE_TYPES  # the registry knows which fields each type needs
-
+    """The flow in `path`, checked against every registered node type (its fields, its
+    targets, its prompts) and proven free of dead ends; else FlowError listing each problem."""
     path = Path(path)
     where = _display(path)
     try:
@@ -237,7 +213,6 @@ def prove_no_dead_ends(flow: Flow, node_types: dict[str, Any], where: str) -> li
     A hang-up is not an edge here: the engine turns a call that drops before any of these
     into a `dropped_call` request from Twilio's status callback.
     """
-    from .nodes import INFORMATION
 
     def edges(node_id: str):
         node = flow.nodes[node_id]

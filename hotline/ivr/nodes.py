@@ -1,98 +1,37 @@
-"""The registry of node types a flow may use, each with a short example.
+"""The node types a voice flow may use, each with a short example in its docstring.
 
-Each type declares
-- `fields`: a JSON schema of its fields (checked with path-naming errors),
-- `edges(node)`: where the call can go next and what the caller got on the way
-  (a request, a person, a voice message, information) — the flow checker uses
-  these to prove that no path is a dead end,
-- `enter` (the call arrives at the node) and, for nodes that wait for the
-  caller, `on_input` (Twilio posts the answer).
-
-`enter`/`on_input` return the id of the node to continue with in the same
-TwiML document, or None once the document waits for the caller or ends.
+Each registers itself in `registry.NODE_TYPES` (the contract is written there) and
+returns call instructions (`instructions.py`) in a `Turn`; the docstrings are the node
+reference in docs/voice-flows.md (`hotline flows reference` writes it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from twilio.twiml.voice_response import VoiceResponse
-
 from .. import codes
+from .instructions import Dial, Gather, Hangup, Record
+from .registry import (
+    INFORMATION,
+    NODE_TYPES,
+    PERSON,
+    REQUEST,
+    SECONDS,
+    STRING,
+    VOICE_MESSAGE,
+    Edge,
+    NodeType,
+    Turn,
+    go,
+    register,
+    wait,
+)
 
 if TYPE_CHECKING:
-    from .engine import CallContext
-    from .flow import Flow
+    from .context import CallContext
+    from .definition import Flow
 
-NODE_TYPES: dict[str, NodeType] = {}
-
-#: What a caller can get out of a call; a path must reach one before it ends.
-REQUEST, PERSON, VOICE_MESSAGE, INFORMATION = "request", "person", "voice_message", "information"
-
-STRING = {"type": "string", "minLength": 1}
-SECONDS = {"type": "integer", "minimum": 1, "maximum": 600}
-
-
-def register(cls: type[NodeType]) -> type[NodeType]:
-    NODE_TYPES[cls.name] = cls()
-    return cls
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One way out of a node. `target` None: the call ends here. `by_caller`: chosen with a key."""
-
-    label: str
-    target: str | None
-    achieves: str | None = None
-    by_caller: bool = False
-
-
-class NodeType:
-    name = ""
-    fields: dict[str, Any] = {}
-    required: tuple[str, ...] = ()
-    #: Waits for keys, so the caller can choose another way (a "way back").
-    waits_for_keys = False
-    #: Where the type can run: every type here drives a call; an SMS-only type would say ("sms",).
-    channels: tuple[str, ...] = ("voice",)
-
-    def schema(self) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "properties": {"type": {"const": self.name}, **self.fields},
-            "required": ["type", *self.required],
-            "additionalProperties": False,
-        }
-
-    def edges(self, node: dict[str, Any]) -> list[Edge]:
-        return [Edge("next", node["next"])] if "next" in node else []
-
-    def targets(self, node: dict[str, Any]) -> Iterator[tuple[str, str]]:
-        for edge in self.edges(node):
-            if edge.target is not None:
-                yield edge.label, edge.target
-
-    def prompts(self, node: dict[str, Any]) -> list[str]:
-        return [node["prompt"]] if "prompt" in node else []
-
-    def waits(self, node: dict[str, Any]) -> bool:
-        return self.waits_for_keys
-
-    def check(self, node: dict[str, Any], flow: Flow) -> list[str]:
-        return []
-
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
-        raise NotImplementedError
-
-    def on_input(
-        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None,
-        attempt: int, response: VoiceResponse,
-    ) -> str | None:
-        # A node that takes no input got a (stale) action: carry on from it.
-        return node_id
+__all__ = ["NODE_TYPES", "NodeType", "Edge", "Turn"]
 
 
 @register
@@ -151,44 +90,38 @@ class Menu(NodeType):
                 problems.append(f"option {key}: unknown language \"{option['language']}\"")
         return problems
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
-        return self.gather(ctx, ctx.node_id, node, response, attempt=1)
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
+        return wait(self.gather(ctx, ctx.node_id, node, attempt=1))
 
-    def gather(
-        self, ctx: CallContext, node_id: str, node: dict[str, Any], response: VoiceResponse,
-        attempt: int,
-    ) -> None:
-        gather = response.gather(
-            num_digits=1,
-            action=ctx.step_url(node_id, attempt=attempt),
-            method="POST",
-            timeout=node.get("timeout", self.DEFAULT_TIMEOUT_SECONDS),
-            action_on_empty_result=True,
-        )
+    def gather(self, ctx: CallContext, node_id: str, node: dict[str, Any], attempt: int) -> Gather:
         if node.get("prompt_in_every_language"):
-            ctx.speak_in_every_language(gather, node["prompt"])
+            prompts = ctx.prompt_in_every_language(node["prompt"])
         else:
-            ctx.speak(gather, node["prompt"])
-        return None
+            prompts = (ctx.prompt(node["prompt"]),)
+        return Gather(
+            action=ctx.step(node_id, attempt=attempt),
+            timeout=node.get("timeout", self.DEFAULT_TIMEOUT_SECONDS),
+            prompts=prompts,
+            num_digits=1,
+        )
 
     def on_input(
-        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None,
-        attempt: int, response: VoiceResponse,
-    ) -> str | None:
+        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None, attempt: int,
+    ) -> Turn:
         options = {str(key): value for key, value in node["options"].items()}
         if digits == "*":
-            return self.gather(ctx, node_id, node, response, attempt)
+            return wait(self.gather(ctx, node_id, node, attempt))
         if digits in options:
             option = options[digits]
             if "language" in option:
                 ctx.set_language(option["language"])
             if "topic" in option:
                 ctx.values["topic"] = option["topic"]
-            return option["goto"]
+            return go(option["goto"])
         if attempt >= node.get("tries", self.DEFAULT_TRIES):
-            return node["on_failure"]
-        ctx.speak(response, "no_input" if not digits else "invalid_choice")
-        return self.gather(ctx, node_id, node, response, attempt + 1)
+            return go(node["on_failure"])
+        again = ctx.prompt("no_input" if not digits else "invalid_choice")
+        return wait(again, self.gather(ctx, node_id, node, attempt + 1))
 
 
 @register
@@ -213,13 +146,13 @@ class Say(NodeType):
     def edges(self, node: dict[str, Any]) -> list[Edge]:
         return [Edge("next", node["next"], INFORMATION if node.get("information") else None)]
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
-        ctx.speak(response, node["prompt"])
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
+        said = [ctx.prompt(node["prompt"])]
         if node.get("read_code"):
-            ctx.read_code(response)
+            said.extend(ctx.read_code())
         if node.get("information"):
             ctx.reached(INFORMATION)
-        return node["next"]
+        return go(node["next"], *said)
 
 
 @register
@@ -238,11 +171,10 @@ class Goodbye(NodeType):
     def edges(self, node: dict[str, Any]) -> list[Edge]:
         return [Edge("hang up", None)]
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
-        ctx.speak(response, node["prompt"])
-        response.hangup()
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
+        last = ctx.prompt(node["prompt"])
         ctx.call_finished()
-        return None
+        return wait(last, Hangup())
 
 
 @register
@@ -261,8 +193,8 @@ class GoTo(NodeType):
     def edges(self, node: dict[str, Any]) -> list[Edge]:
         return [Edge("target", node["target"])]
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
-        return node["target"]
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
+        return go(node["target"])
 
 
 @register
@@ -301,12 +233,12 @@ class SetLanguage(NodeType):
             return [f"language: unknown language \"{node['language']}\""]
         return []
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
         if "language" in node:
             ctx.set_language(node["language"])
-            return node["next"]
+            return go(node["next"])
         known = ctx.call.language in ctx.flow.languages
-        return node["next"] if known else node["unknown"]
+        return go(node["next"] if known else node["unknown"])
 
 
 @register
@@ -327,9 +259,9 @@ class CreateRequest(NodeType):
     def edges(self, node: dict[str, Any]) -> list[Edge]:
         return [Edge("next", node["next"], REQUEST)]
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
         ctx.create_request(reason=node["reason"], topic=node.get("topic") or ctx.values.get("topic"))
-        return node["next"]
+        return go(node["next"])
 
 
 @register
@@ -352,30 +284,23 @@ class VoiceMessage(NodeType):
     def edges(self, node: dict[str, Any]) -> list[Edge]:
         return [Edge("recorded", node["next"], VOICE_MESSAGE), Edge("on_failure", node["on_failure"])]
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
-        ctx.speak(response, node["prompt"])
-        response.record(
-            action=ctx.step_url(ctx.node_id),
-            method="POST",
-            max_length=node.get("max_seconds", self.DEFAULT_MAX_SECONDS),
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
+        record = Record(
+            action=ctx.step(ctx.node_id),
+            max_seconds=node.get("max_seconds", self.DEFAULT_MAX_SECONDS),
             finish_on_key="#",
-            play_beep=True,
-            trim="trim-silence",
-            recording_status_callback=ctx.recording_callback_url(),
-            recording_status_callback_method="POST",
-            recording_status_callback_event="completed",
+            status_callback=True,
         )
-        return None
+        return wait(ctx.prompt(node["prompt"]), record)
 
     def on_input(
-        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None,
-        attempt: int, response: VoiceResponse,
-    ) -> str | None:
+        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None, attempt: int,
+    ) -> Turn:
         if not ctx.params.get("RecordingSid"):
-            return node["on_failure"]
+            return go(node["on_failure"])
         ctx.attach_voice_message()
         ctx.reached(VOICE_MESSAGE)
-        return node["next"]
+        return go(node["next"])
 
 
 @register
@@ -398,37 +323,32 @@ class ConnectPerson(NodeType):
     def edges(self, node: dict[str, Any]) -> list[Edge]:
         return [Edge("answered", None, PERSON), Edge("on_failure", node["on_failure"])]
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
         if not ctx.staff_numbers():
-            return node["on_failure"]
-        ctx.speak(response, node["prompt"])
-        return self.ring(ctx, ctx.node_id, node, response, 0)
+            return go(node["on_failure"])
+        ring = self.ring(ctx, ctx.node_id, node, 0)
+        return Turn((ctx.prompt(node["prompt"]), *ring.instructions), ring.next)
 
-    def ring(
-        self, ctx: CallContext, node_id: str, node: dict[str, Any], response: VoiceResponse, index: int
-    ) -> str | None:
+    def ring(self, ctx: CallContext, node_id: str, node: dict[str, Any], index: int) -> Turn:
+        """The next person on duty (the `index`th), or `on_failure` once everyone was rung."""
         numbers = ctx.staff_numbers()
         if index >= len(numbers):
-            return node["on_failure"]
-        dial = response.dial(
-            action=ctx.step_url(node_id, attempt=index + 1),
-            method="POST",
-            timeout=node.get("ring_seconds") or ctx.ring_seconds(),
+            return go(node["on_failure"])
+        return wait(Dial(
+            numbers=(numbers[index],),
             caller_id=ctx.call.to_number or None,
-        )
-        dial.number(numbers[index])
-        return None
+            ring_seconds=node.get("ring_seconds") or ctx.ring_seconds(),
+            action=ctx.step(node_id, attempt=index + 1),
+        ))
 
     def on_input(
-        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None,
-        attempt: int, response: VoiceResponse,
-    ) -> str | None:
+        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None, attempt: int,
+    ) -> Turn:
         if ctx.params.get("DialCallStatus") in self.CONNECTED:
             ctx.reached(PERSON)
-            response.hangup()
             ctx.call_finished()
-            return None
-        return self.ring(ctx, node_id, node, response, attempt)
+            return wait(Hangup())
+        return self.ring(ctx, node_id, node, attempt)
 
 
 @register
@@ -448,8 +368,8 @@ class OfficeHoursBranch(NodeType):
     def edges(self, node: dict[str, Any]) -> list[Edge]:
         return [Edge("open", node["open"]), Edge("closed", node["closed"])]
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
-        return node["open"] if ctx.office_open() else node["closed"]
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
+        return go(node["open"] if ctx.office_open() else node["closed"])
 
 
 @register
@@ -498,48 +418,38 @@ class RequestStatus(NodeType):
     def waits(self, node: dict[str, Any]) -> bool:
         return node.get("by") == "code"
 
-    def enter(self, ctx: CallContext, node: dict[str, Any], response: VoiceResponse) -> str | None:
+    def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
         if node["by"] == "caller":
             request = ctx.caller_open_request()
             if request is None:
-                return node["not_found"]
-            ctx.read_status(response, request)
-            return node["found"]
-        return self.gather(ctx, ctx.node_id, node, response, 1)
+                return go(node["not_found"])
+            return go(node["found"], *ctx.read_status(request))
+        return wait(self.gather(ctx, ctx.node_id, node, 1))
 
-    def gather(self, ctx: CallContext, node_id: str, node: dict[str, Any], response: VoiceResponse,
-               attempt: int) -> None:
-        gather = response.gather(
-            action=ctx.step_url(node_id, attempt=attempt),
-            method="POST",
-            finish_on_key="#",
+    def gather(self, ctx: CallContext, node_id: str, node: dict[str, Any], attempt: int) -> Gather:
+        return Gather(
+            action=ctx.step(node_id, attempt=attempt),
             timeout=node.get("timeout", 8),
-            action_on_empty_result=True,
+            prompts=(ctx.prompt(node["prompt"]),),
+            finish_on_key="#",
         )
-        ctx.speak(gather, node["prompt"])
-        return None
 
     def on_input(
-        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None,
-        attempt: int, response: VoiceResponse,
-    ) -> str | None:
+        self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None, attempt: int,
+    ) -> Turn:
         if node["by"] != "code":
-            return node_id
+            return go(node_id)
         if digits == "*":
-            return self.gather(ctx, node_id, node, response, attempt)
+            return wait(self.gather(ctx, node_id, node, attempt))
         code = (digits or "").replace("*", "")
         request = ctx.find_request(code) if codes.is_valid_code(code) else None
         if request is not None:
-            ctx.read_status(response, request)
-            return node["found"]
+            return go(node["found"], *ctx.read_status(request))
         if attempt >= node.get("tries", self.DEFAULT_TRIES):
-            return node["on_failure"]
+            return go(node["on_failure"])
         if not code:
-            ctx.speak(response, "no_input")
+            again = ctx.prompt("no_input")
         else:
-            ctx.speak(response, "code_unknown" if codes.is_valid_code(code) else "code_invalid")
-        return self.gather(ctx, node_id, node, response, attempt + 1)
+            again = ctx.prompt("code_unknown" if codes.is_valid_code(code) else "code_invalid")
+        return wait(again, self.gather(ctx, node_id, node, attempt + 1))
 
-
-def waits_for_keys(node: dict[str, Any]) -> bool:
-    return NODE_TYPES[node["type"]].waits(node)

@@ -15,10 +15,10 @@ from flask import Flask, current_app, request, session
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
 
+from .languages import LANGUAGES
+
 login_manager = LoginManager()
 babel = Babel()
-
-LANGUAGES = ("vi", "en")
 
 #: Settings of this area, overridable as HOTLINE_<NAME> like every other setting.
 DEFAULTS = {

@@ -1,6 +1,10 @@
 """Twilio REST work for the response team, run by workers: ring a staff member and bridge
 them to the resident, and text a volunteer about a home visit.
 
+The bridge is call instructions (`bridge`); the job hands in the voice edge's renderer
+(`hotline.voice.twiml.render`), which turns them into the TwiML the REST call carries,
+as it does for the webhooks.
+
 Residents' SMS go through `hotline.messaging.send_ticket_sms`; texts to staff go to
 their own phone, through the same provider (`hotline.messaging.deliver`), and are
 written on the request's timeline under their own kinds.
@@ -8,13 +12,14 @@ written on the request's timeline under their own kinds.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import current_app
 from twilio.base.exceptions import TwilioRestException
-from twilio.twiml.voice_response import VoiceResponse
 
 from ..extensions import db
+from ..ivr.instructions import Dial, Instruction, Say
 from ..messaging import TransientSendError, deliver, render_sms, twilio_client
 from ..models import HomeVisit, Staff, Ticket
 from ..tickets import add_event
@@ -25,16 +30,18 @@ def _done(ticket: Ticket, kinds: tuple[str, ...], key: str) -> bool:
     return any(e.kind in kinds and (e.data or {}).get("key") == key for e in ticket.events)
 
 
-def bridge_twiml(resident_phone: str, hotline_number: str) -> str:
-    """What the staff member's leg runs once they pick up: dial the resident as the hotline."""
-    response = VoiceResponse()
-    response.say("Đang nối máy tới người dân.", language="vi-VN")
-    dial = response.dial(caller_id=hotline_number, answer_on_bridge=True)
-    dial.number(resident_phone)
-    return str(response)
+def bridge(resident_phone: str, hotline_number: str) -> list[Instruction]:
+    """What the staff member's leg runs once they pick up: dial the resident as the hotline
+    (the resident sees the official number, and hears ringing until they answer)."""
+    return [
+        Say("Đang nối máy tới người dân.", (("language", "vi-VN"),)),
+        Dial((resident_phone,), caller_id=hotline_number, answer_on_bridge=True),
+    ]
 
 
-def place_callback(ticket_id: int, staff_id: int, key: str) -> str:
+def place_callback(
+    ticket_id: int, staff_id: int, key: str, render: Callable[[Sequence[Instruction]], str],
+) -> str:
     ticket = db.session.get(Ticket, ticket_id)
     staff = db.session.get(Staff, staff_id)
     if ticket is None or staff is None:
@@ -49,7 +56,7 @@ def place_callback(ticket_id: int, staff_id: int, key: str) -> str:
         hotline = current_app.config["PHONE_NUMBER"]
         try:
             call = client.calls.create(
-                to=staff.phone, from_=hotline, twiml=bridge_twiml(ticket.phone, hotline)
+                to=staff.phone, from_=hotline, twiml=render(bridge(ticket.phone, hotline))
             )
         except TwilioRestException as error:
             if error.status >= 500 or error.status == 429:

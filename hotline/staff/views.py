@@ -40,8 +40,9 @@ from ..models import (
     VoiceMessage,
 )
 from ..tickets import get_by_code
-from . import LANGUAGES, access, accounts, audit, claims, forms, outcomes, reports, timeline
+from . import access, accounts, audit, claims, forms, outcomes, reports, timeline
 from .labels import label
+from .languages import LANGUAGES
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")

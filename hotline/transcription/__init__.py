@@ -24,5 +24,16 @@ def init_app(app: Flask) -> None:
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
     hooks = app.extensions.setdefault("hotline.worker_preload", [])
-    if speech_models.preload not in hooks:
-        hooks.append(speech_models.preload)
+    for hook in (preload_jobs, speech_models.preload):
+        if hook not in hooks:
+            hooks.append(hook)
+
+
+def preload_jobs(app: Flask) -> None:
+    """Worker preload hook: import what a transcription job uses (numpy, soxr, Vosk, the
+    pipeline) before RQ forks, so no job's work horse pays for it (the job itself,
+    `workers.asr`, is a thin wrapper around the pipeline)."""
+    queues = app.extensions.get("hotline.worker_queues")
+    if queues is not None and app.config["ASR_QUEUE"] not in queues:
+        return
+    from . import audio, pipeline, recognise  # noqa: F401

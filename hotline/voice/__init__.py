@@ -1,4 +1,9 @@
-"""Twilio voice webhooks: parse the request, call the IVR engine, answer TwiML."""
+"""Twilio voice webhooks: parse the request, call the flow walker, answer TwiML.
+
+The walker (`hotline.ivr.engine`) returns call instructions and step storage commits
+each step once; this edge renders them (`twiml.render`) and turns any failure into
+the apology a caller hears instead of Twilio's "application error".
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,11 @@ from flask import Blueprint, Response, current_app, request
 from .. import webhook_input
 from ..extensions import db
 from ..ivr import engine
+from ..ivr.call_status import record_call_status
 from ..twilio_auth import twilio_signed
 from . import audio  # noqa: F401  (the recorded-prompt blueprint, registered by create_app)
+from .twiml import render
+from .units import commit_once
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
@@ -23,6 +31,10 @@ def twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
+def voice_menu() -> engine.VoiceMenu:
+    return current_app.extensions["hotline.voice"]
+
+
 def answer_safely(produce: Callable[[], str]) -> Response:
     """Twilio plays "application error" on any failure; a caller hears an apology instead."""
     try:
@@ -30,7 +42,7 @@ def answer_safely(produce: Callable[[], str]) -> Response:
     except Exception:
         current_app.logger.exception("voice webhook failed: %s", request.path)
         db.session.rollback()
-        return twiml(engine.apology_twiml())
+        return apology()
 
 
 def call_params() -> webhook_input.Cleaned:
@@ -43,10 +55,15 @@ def call_params() -> webhook_input.Cleaned:
     return cleaned
 
 
+def apology() -> Response:
+    """The apology, from memory only (the flow loaded at start-up): no database, no Redis."""
+    return twiml(render(engine.apology(current_app.extensions.get("hotline.flow"))))
+
+
 def _unkeyed_call() -> Response:
     """No CallSid Twilio could have sent: nothing to key the call on, so nothing is stored; the
     caller (if there is one) hears the apology rather than an error."""
-    return twiml(engine.apology_twiml())
+    return apology()
 
 
 @bp.post("")
@@ -55,7 +72,7 @@ def incoming_call() -> Response:
     params = call_params()
     if "CallSid" not in params.values:
         return _unkeyed_call()
-    return answer_safely(lambda: engine.answer_call(params.values))
+    return answer_safely(lambda: engine.answer_call(voice_menu(), params.values, render))
 
 
 @bp.post("/step")
@@ -70,7 +87,8 @@ def step() -> Response:
             "voice step with odd arguments: node %s, n %r", problems, request.args.get("n", "")[:20])
     if "CallSid" not in params.values or seq is None:  # (CallSid, n) is the step's key
         return _unkeyed_call()
-    return answer_safely(lambda: engine.continue_call(params.values, node_id, seq, attempt))
+    return answer_safely(
+        lambda: engine.continue_call(voice_menu(), params.values, node_id, seq, attempt, render))
 
 
 @bp.post("/status")
@@ -78,7 +96,8 @@ def step() -> Response:
 def call_status() -> Response:
     params = call_params()
     if "CallSid" in params.values:
-        engine.record_call_status(params.values)
+        region = current_app.config["DEFAULT_REGION"]
+        commit_once(lambda: record_call_status(params.values, region))
     return Response(status=204)
 
 
@@ -91,4 +110,4 @@ def fallback() -> Response:
     neither the database nor Redis: the flow's `system_busy` prompt (loaded at start) in
     Vietnamese, then hang up.
     """
-    return twiml(engine.apology_twiml())
+    return apology()

@@ -1,0 +1,189 @@
+"""The house's rules, read from the code with Python's ast (module-level and function-level
+imports alike, `if TYPE_CHECKING:` ones too):
+
+- no import cycle inside hotline/ (workers/ counted too, so a loop through a job shows);
+- only the edges read Flask's request or build TwiML; the voice menu (hotline/ivr/)
+  imports neither flask nor twilio;
+- hotline/ does not import workers/ (workers import hotline).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("hotline", "workers")
+
+#: Modules that may read `flask.request` or build TwiML (`twilio.twiml`): the edges.
+EDGES = {
+    "hotline/voice/": "the voice webhooks and the TwiML renderer",
+    "hotline/api/": "the JSON API",
+    "hotline/sms/views.py": "the SMS webhooks",
+    "hotline/staff/views.py": "the dashboard's pages",
+    "hotline/twilio_auth.py": "checks X-Twilio-Signature on the incoming request",
+    "hotline/health.py": "the health endpoint",
+    "hotline/metrics.py": "the metrics endpoint",
+    "hotline/recordings.py": "the recording status webhook",
+    "hotline/__init__.py": "the app factory",
+    "hotline/cli.py": "the `hotline` command",
+    "hotline/commands.py": "CLI commands",
+    "hotline/sms/gateway_auth.py": "checks the SMS gateway's signature headers on the incoming request",
+    "hotline/staff/__init__.py": "Flask-Babel's locale selector reads the request's session",
+    "hotline/staff/audit.py": "the audit log notes the request's client address (the views could pass it)",
+}
+
+#: Modules of hotline/ that may import workers/.
+WORKER_STARTERS = {
+    "hotline/commands.py": "`hotline worker` builds the app, then starts the worker process (workers.main)",
+}
+
+
+def module_files(root: Path) -> dict[str, Path]:
+    """`hotline.ivr.engine` → its file, for every package under `root` in PACKAGES."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+def imported_names(module: str, path: Path) -> list[tuple[str, int]]:
+    """Every dotted name the file imports (`from a.b import c` gives `a.b.c`), with its line."""
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.extend((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parent = package[: len(package) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            names.extend((f"{base}.{alias.name}", node.lineno) for alias in node.names)
+    return names
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """module → the modules of the tree it imports (a name inside a module counts as the module)."""
+    modules = module_files(root)
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        targets = set()
+        for name, _ in imported_names(module, path):
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                targets.add(name)
+        graph[module] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for target in sorted(graph[module]):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def allowed(path: Path, allow: dict[str, str]) -> bool:
+    where = relative(path)
+    return any(where == rule or (rule.endswith("/") and where.startswith(rule)) for rule in allow)
+
+
+def imports_matching(predicate) -> list[str]:
+    hits = []
+    for module, path in module_files(ROOT).items():
+        for name, line in imported_names(module, path):
+            if predicate(name):
+                hits.append((path, f"{relative(path)}:{line} imports {name}"))
+    return hits
+
+
+def test_no_import_cycle_inside_hotline():
+    found = [cycle for cycle in cycles(import_graph(ROOT)) if any(m.startswith("hotline") for m in cycle)]
+    assert found == []
+
+
+def test_the_cycle_finder_finds_a_cycle(tmp_path):
+    """The rule above can fail: a loop through a function-level import (as workers.asr once closed
+    between speech_models and the transcription pipeline) is found."""
+    for package in PACKAGES:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "hotline" / "models.py").write_text("def preload():\n    import workers.asr\n")
+    (tmp_path / "workers" / "asr.py").write_text("from hotline.pipeline import run\n")
+    (tmp_path / "hotline" / "pipeline.py").write_text("from . import models\n\ndef run(): ...\n")
+    (tmp_path / "hotline" / "leaf.py").write_text("from .models import preload\n")
+    assert cycles(import_graph(tmp_path)) == [["hotline.models", "hotline.pipeline", "workers.asr"]]
+
+
+def test_only_edges_read_the_request_or_build_twiml():
+    def edge_only(name: str) -> bool:
+        return name == "flask.request" or name.startswith("twilio.twiml")
+
+    wrong = [hit for path, hit in imports_matching(edge_only) if not allowed(path, EDGES)]
+    assert wrong == []
+
+
+def test_the_voice_menu_imports_neither_flask_nor_twilio():
+    def web(name: str) -> bool:
+        return name.split(".")[0] in ("flask", "twilio")
+
+    cli = {"hotline/ivr/commands.py": "`hotline flows|prompts|call` (click and flask.cli)"}
+    wrong = [hit for path, hit in imports_matching(web)
+             if relative(path).startswith("hotline/ivr/") and not allowed(path, cli)]
+    assert wrong == []
+
+
+def test_hotline_does_not_import_workers():
+    wrong = [hit for path, hit in imports_matching(lambda name: name.split(".")[0] == "workers")
+             if relative(path).startswith("hotline/") and not allowed(path, WORKER_STARTERS)]
+    assert wrong == []
+
+
+#: Edges the issue names that another change adds.
+NOT_WRITTEN_YET = {"hotline/metrics.py"}
+
+
+def test_every_allowed_edge_exists():
+    """An allow-list entry for a file that is gone (or renamed) would silently allow its successor."""
+    missing = [rule for rule in {**EDGES, **WORKER_STARTERS}
+               if not (ROOT / rule).exists() and rule not in NOT_WRITTEN_YET]
+    assert missing == []
