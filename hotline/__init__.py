@@ -21,11 +21,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import data_files, queueing, transcription
+    from . import data_catalog, queueing, transcription
     from .extensions import db, drop_closed_connections, migrate, tune_sqlite
     from .ivr import engine
 
-    data_files.init_app(app)  # every file under ivr_flows/, checked: a broken one stops here
+    data_catalog.init_app(app)  # every file under ivr_flows/, checked: a broken one stops here
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -182,7 +181,7 @@ def _name(example: str) -> dict[str, str]:
     return {"pattern": r"^[a-z][a-z0-9_]*$", "like": example}
 
 
-_WORDS = {"type": ["array", "null"], "items": {"type": "string", "minLength": 1}}
+WORDS = {"type": ["array", "null"], "items": {"type": "string", "minLength": 1}}
 _CLOCK = {"type": "string", "pattern": r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$", "like": "08:00"}
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -273,38 +272,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def _keywords_schema() -> dict[str, Any]:
-    from .sms.keywords import Intent, Rest
-
-    words_per_name = {"type": ["object", "null"], "additionalProperties": _WORDS}
-    return {
-        "type": "object", "required": ["version", "intents"], "additionalProperties": False,
-        "properties": {
-            "version": {"const": 1},
-            "fillers": words_per_name,
-            "intents": {
-                "type": "object", "propertyNames": {"enum": [intent.value for intent in Intent]},
-                "additionalProperties": {
-                    "type": "object", "additionalProperties": False,
-                    "properties": {
-                        "rest": {"enum": [rest.value for rest in Rest]},
-                        "guarded": {"type": "boolean"},
-                        "aliases": words_per_name,
-                    },
-                },
-            },
-            "languages": words_per_name,
-            "topics": words_per_name,
-        },
-    }
-
-
-def schema(kind: str) -> dict[str, Any]:
-    if kind == "sms_keywords":
-        return _keywords_schema()
-    return SCHEMAS[kind]
-
-
 def _show(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -332,10 +299,10 @@ def _path(where: str, parts: Any) -> str:
     return "".join([where, *(f" › {part}" for part in parts)])
 
 
-def schema_problems(data: Any, kind: str, where: str) -> list[str]:
-    """Every place `data` breaks the kind's schema, one readable line each, sorted by path."""
+def schema_problems(data: Any, schema: dict[str, Any], where: str) -> list[str]:
+    """Every place `data` breaks `schema`, one readable line each, sorted by path."""
     found: list[tuple[list[str], str]] = []
-    for error in _Validator(schema(kind)).iter_errors(data):
+    for error in _Validator(schema).iter_errors(data):
         at = [str(part) for part in error.absolute_path]
         value, rule = error.instance, error.validator_value
         if list(error.relative_schema_path)[-2:-1] == ["propertyNames"]:
@@ -374,89 +341,16 @@ def _name_problem(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
-# --- kinds of file ---------------------------------------------------------------------
+# --- reading one file ------------------------------------------------------------------
 
 #: (data, where, region) → problems beyond the schema; each lives with the code that uses the file.
 Check = Callable[[Any, str, str], list[str]]
 
 
-def _check_office_hours(data: Any, where: str, region: str) -> list[str]:
-    from .office_hours import OfficeHoursError, parse
-
-    try:
-        parse(data, where, region)
-    except OfficeHoursError as error:
-        return list(error.problems)
-    return []
-
-
-def _check_official_numbers(data: Any, where: str, region: str) -> list[str]:
-    from .directory import check
-
-    return check(data, where, region)
-
-
-def _check_templates(data: Any, where: str, region: str) -> list[str]:
-    from .messaging import check_templates
-
-    return check_templates(data, where)
-
-
-def _check_staff(data: Any, where: str, region: str) -> list[str]:
-    from .staff.rules import check
-
-    return check(data, where)
-
-
-def _check_keywords(data: Any, where: str, region: str) -> list[str]:
-    from .sms.keywords import KeywordError, Keywords
-
-    try:
-        Keywords.from_data(data, where)
-    except KeywordError as error:
-        return list(error.problems)
-    return []
-
-
-CHECKS: dict[str, Check] = {
-    "office_hours": _check_office_hours,
-    "official_numbers": _check_official_numbers,
-    "sms_templates": _check_templates,
-    "staff": _check_staff,
-    "sms_keywords": _check_keywords,
-}
-
-
-@dataclass(frozen=True)
-class DataFile:
-    name: str  # relative to the flows folder
-    kind: str
-    required: bool = True
-
-
-#: The data files besides main.yaml (hotline.ivr.flow) and prompts/<language>.yaml (one per file found).
-FILES = (
-    DataFile("office_hours.yaml", "office_hours"),
-    DataFile("official_numbers.yaml", "official_numbers", required=False),
-    DataFile("sms_templates.yaml", "sms_templates"),
-    DataFile("sms/replies.yaml", "sms_templates"),
-    DataFile("sms/keywords.yaml", "sms_keywords"),
-    DataFile("staff.yaml", "staff"),
-)
-FLOW_FILE = "main.yaml"
-
-
-def kind_of(name: str) -> str | None:
-    """The kind of a file by its name under the flows folder; None for main.yaml and strangers."""
-    for known in FILES:
-        if known.name == name:
-            return known.kind
-    if name.startswith("prompts/") and name.endswith(".yaml") and name.count("/") == 1:
-        return "prompts"
-    return None
-
-
-def read(path: Path | str, kind: str, *, where: str | None = None, region: str = "VN") -> Any:
+def read_checked(
+    path: Path | str, schema: dict[str, Any], check: Check | None = None, *,
+    where: str | None = None, region: str = "VN",
+) -> Any:
     """Read one file and check it: its data, or DataFileError listing every problem.
 
     An empty file is an empty mapping (what the schema then says about it is the error).
@@ -470,60 +364,15 @@ def read(path: Path | str, kind: str, *, where: str | None = None, region: str =
         raise DataFileError([f"{where}: cannot read: {one_line(error)}"]) from error
     if data is None:
         data = {}
-    problems = schema_problems(data, kind, where)
-    if not problems and kind in CHECKS:
-        problems = CHECKS[kind](data, where, region)
+    problems = schema_problems(data, schema, where)
+    if not problems and check is not None:
+        problems = check(data, where, region)
     if problems:
         raise DataFileError(problems)
     return data
 
 
-def read_all(flows_dir: Path | str, region: str = "VN") -> dict[str, Any]:
-    """Every data file in the flows folder, checked: `{"staff.yaml": {...}, "prompts/vi.yaml": ...}`.
-
-    All files are read before failing, so one start-up lists every problem of every file.
-    """
-    flows_dir = Path(flows_dir)
-    files = [*FILES, *(DataFile(f"prompts/{path.name}", "prompts")
-                       for path in sorted((flows_dir / "prompts").glob("*.yaml")))]
-    checked: dict[str, Any] = {}
-    problems: list[str] = []
-    for file in files:
-        path = flows_dir / file.name
-        if not file.required and not path.exists():
-            continue
-        try:
-            checked[file.name] = read(path, file.kind, region=region)
-        except DataFileError as error:
-            problems.extend(error.problems)
-    problems.extend(_defined_twice(checked, flows_dir))
-    if problems:
-        raise DataFileError(problems)
-    return checked
-
-
-def _defined_twice(checked: dict[str, Any], flows_dir: Path) -> list[str]:
-    """Both template files feed one namespace: a name in both would silently shadow one text."""
-    first, second = "sms_templates.yaml", "sms/replies.yaml"
-    if first not in checked or second not in checked:
-        return []
-    return [
-        f"{display(flows_dir / second)} › {name}: also defined in {display(flows_dir / first)}"
-        for name in checked[second] if name in checked[first]
-    ]
-
-
-# --- the app ---------------------------------------------------------------------------
-
-
-def init_app(app) -> None:
-    """Read and check every data file; a broken one stops the app, naming each problem."""
-    try:
-        checked = read_all(app.config["FLOWS_DIR"], app.config.get("DEFAULT_REGION", "VN"))
-    except DataFileError as error:
-        app.logger.error("refusing to start: a data file under ivr_flows/ is broken:\n%s", error)
-        raise
-    app.extensions[EXTENSION] = checked
+# --- the checked data, kept by the app (hotline.data_catalog.init_app) --------------------
 
 
 def data(name: str) -> Any:

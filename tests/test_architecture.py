@@ -29,6 +29,7 @@ EDGES = {
     "hotline/cli.py": "the `hotline` command",
     "hotline/commands.py": "CLI commands",
     "hotline/sms/gateway_auth.py": "checks the SMS gateway's signature headers on the incoming request",
+    "hotline/staff/headers.py": "the security headers added to every response (an after_request hook)",
     "hotline/staff/__init__.py": "Flask-Babel's locale selector reads the request's session",
     "hotline/staff/audit.py": "the audit log notes the request's client address (the views could pass it)",
 }

@@ -15,18 +15,15 @@ import pytest
 import yaml
 
 from hotline import create_app, data_files, messaging
+from hotline.data_catalog import FLOW_FILE, kind_of, read, read_all
 from hotline.data_files import (
-    FLOW_FILE,
     DataFileError,
     DataLoader,
     DuplicateKey,
-    kind_of,
     load_yaml,
     localized,
     localized_in,
     parse_yaml,
-    read,
-    read_all,
 )
 from hotline.sms.text import fold, words
 

@@ -42,7 +42,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from ..data_files import DataFileError, read
+from ..data_files import WORDS, DataFileError, read_checked
 from .text import fold
 
 #: Longest keyword, in words.
@@ -151,7 +151,7 @@ class Keywords:
     def load(cls, path: Path) -> Keywords:
         """Read and check the file (`hotline.data_files`: words stay words, so the filler `on`
         of "lam on" is not `True`); DataFileError names every problem."""
-        return cls.from_data(read(path, "sms_keywords"), str(path))
+        return cls.from_data(read_checked(path, keywords_schema()), str(path))
 
     @classmethod
     def from_data(cls, data: Any, where: str = "keywords") -> Keywords:
@@ -350,3 +350,28 @@ def first_digit_run(words: list[str]) -> str | None:
         elif run:
             break
     return "".join(run) or None
+
+
+def keywords_schema() -> dict[str, Any]:
+    """The JSON schema of ivr_flows/sms/keywords.yaml (intent and rest names from the enums)."""
+    words_per_name = {"type": ["object", "null"], "additionalProperties": WORDS}
+    return {
+        "type": "object", "required": ["version", "intents"], "additionalProperties": False,
+        "properties": {
+            "version": {"const": 1},
+            "fillers": words_per_name,
+            "intents": {
+                "type": "object", "propertyNames": {"enum": [intent.value for intent in Intent]},
+                "additionalProperties": {
+                    "type": "object", "additionalProperties": False,
+                    "properties": {
+                        "rest": {"enum": [rest.value for rest in Rest]},
+                        "guarded": {"type": "boolean"},
+                        "aliases": words_per_name,
+                    },
+                },
+            },
+            "languages": words_per_name,
+            "topics": words_per_name,
+        },
+    }
