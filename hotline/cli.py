@@ -65,6 +65,7 @@ def up(port: int, host: str, web_workers: int) -> None:
     hotline = [sys.executable, "-m", "hotline"]
     commands = {
         "web": [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+                "-c", "python:hotline.gunicorn_conf",  # /metrics across the web workers
                 "--workers", str(web_workers), "--timeout", "30", "hotline:create_app()"],
         "relay": [*hotline, "relay"],
         "worker": [*hotline, "worker", "--with-scheduler"],

@@ -24,6 +24,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
+from .. import outbox
 from ..extensions import db
 from ..models import (
     AuditEntry,
@@ -168,7 +169,9 @@ def queue():
     if current_user.role != Role.ADMIN:
         teams = [t for t in teams if t.id == current_user.team_id]
         villages = [v for v in villages if v.team_id == current_user.team_id]
-    return render_template("staff/queue.html", teams=teams, villages=villages, topics=topics(), **context)
+    stuck = outbox.summary() if current_user.role in (Role.ADMIN, Role.LEAD) else None  # set-aside jobs
+    return render_template("staff/queue.html", teams=teams, villages=villages, topics=topics(), stuck=stuck,
+                           **context)
 
 
 @bp.post("/claim-next")
