@@ -103,7 +103,7 @@ def sms_counts() -> dict[tuple[str, str], int]:
     outcomes = ("sms_sent", "sms_failed", "sms_not_sent")
     for kind, number in db.session.execute(
         select(TicketEvent.kind, func.count())
-        .where(TicketEvent.kind.in_(outcomes), TicketEvent.data["sms_id"].is_(None))
+        .where(TicketEvent.kind.in_(outcomes), TicketEvent.data["sms_id"].as_integer().is_(None))
         .group_by(TicketEvent.kind)
     ):
         counts[("request", kind.removeprefix("sms_"))] = number

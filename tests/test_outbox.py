@@ -25,6 +25,7 @@ from hotline.models import OutboxMessage, Ticket, utcnow
 from hotline.queueing import get_redis
 from hotline.voicemail import record_voice_message
 from tests.conftest import PUBLIC_URL, make_app, run_queued_jobs, twilio_rest_config
+from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 from tests.test_queue import callback_request
 from tests.twilio_sim import TwilioSim
 
@@ -329,3 +330,19 @@ def test_rows_relayed_before_the_upgrade_are_taken_as_finished(empty_database_ur
         assert outbox.reconcile(get_redis(), now=utcnow(), grace=60) == outbox.Reconciled()
         db.session.remove()
         db.engine.dispose()
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+def test_admins_and_leads_see_set_aside_jobs_on_the_queue_page_in_vietnamese(world, login):
+    notice = "việc tự động (gửi SMS, chép lời ghi âm…) đang bị gác lại"
+    assert notice not in login("admin").get("/staff/").get_data(as_text=True)  # nothing wrong: no notice
+
+    poison_rows()
+    assert outbox.relay_pending(get_redis()) == 0
+    for username in ("admin", "thu"):
+        page = login(username).get("/staff/").get_data(as_text=True)
+        assert 'id="outbox-notice"' in page
+        assert f"3 {notice} và 0 việc bị lỗi" in page
+    volunteer = login("lan").get("/staff/").get_data(as_text=True)
+    assert 'id="outbox-notice"' not in volunteer
