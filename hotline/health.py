@@ -11,7 +11,6 @@ that errors tells nobody anything. Fields: docs/outbox-and-health.md.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -61,19 +60,20 @@ def worker_heartbeats(redis, now: datetime) -> dict[str, dict[str, Any]]:
     """Per queue: how many RQ workers listen on it and how old the freshest heartbeat is."""
     from rq import Worker
 
-    kinds: dict[str, dict[str, Any]] = defaultdict(lambda: {"count": 0, "last_heartbeat_age_seconds": None})
-    for name in expected_queues():
-        kinds[name]  # noqa: B018 (an expected queue with no worker still shows, with count 0)
+    def nobody() -> dict[str, Any]:
+        return {"count": 0, "last_heartbeat_age_seconds": None}
+
+    kinds = {name: nobody() for name in expected_queues()}  # listed even with no worker
     for worker in Worker.all(connection=redis):
         beat = worker.last_heartbeat
-        age = round((now - outbox._aware(beat)).total_seconds(), 1) if beat else None
+        age = round((now - outbox.as_utc(beat)).total_seconds(), 1) if beat else None
         for queue in worker.queue_names():
-            kind = kinds[queue]
+            kind = kinds.setdefault(queue, nobody())
             kind["count"] += 1
             if age is not None and (kind["last_heartbeat_age_seconds"] is None
                                     or age < kind["last_heartbeat_age_seconds"]):
                 kind["last_heartbeat_age_seconds"] = age
-    return dict(kinds)
+    return kinds
 
 
 def outbox_fields(state: outbox.Summary | None) -> dict[str, Any] | None:

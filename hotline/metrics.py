@@ -191,7 +191,7 @@ class LineCollector:
                 for state, registry in (("started", queue.started_job_registry),
                                         ("scheduled", queue.scheduled_job_registry),
                                         ("failed", queue.failed_job_registry)):
-                    depths.append((name, state, registry.get_job_count(cleanup=False)))
+                    depths.append((name, state, redis.zcard(registry.key)))  # no clean-up side effects
             workers = dict.fromkeys(names, 0)
             for worker in Worker.all(connection=redis):
                 for name in worker.queue_names():

@@ -248,14 +248,16 @@ def _ids_rq_holds(redis, queue_name: str) -> set[str]:
     """Every job id RQ keeps somewhere for `queue_name`: waiting, being taken, running,
     scheduled (retry back-off) or deferred."""
     queue = Queue(queue_name, connection=redis)
-    ids = set(queue.get_job_ids())
-    ids.update(as_text(i) for i in redis.lrange(queue.intermediate_queue_key, 0, -1))
+    lists = [queue.key, getattr(queue, "intermediate_queue_key", None)]
+    ids = {as_text(entry) for key in lists if key for entry in redis.lrange(key, 0, -1)}
     for registry in (queue.started_job_registry, queue.scheduled_job_registry, queue.deferred_job_registry):
-        ids.update(registry.get_job_ids(cleanup=False))
+        # Read the sorted sets directly: no registry clean-up as a side effect. The started
+        # registry keeps "job_id:execution_id"; job ids never hold a colon.
+        ids.update(as_text(entry).split(":")[0] for entry in redis.zrange(registry.key, 0, -1))
     return ids
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def as_utc(moment: datetime | None) -> datetime | None:
     """RQ's timestamps are UTC; older RQ versions leave them naive."""
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
@@ -300,11 +302,11 @@ def reconcile(redis, *, now: datetime | None = None, grace: float | None = None,
         for row, job in zip(rows, jobs, strict=True):
             status = job.get_status(refresh=False) if job is not None else None
             if status == JobStatus.FINISHED:
-                row.finished_at = _aware(job.ended_at) or now
+                row.finished_at = as_utc(job.ended_at) or now
                 done.finished += 1
                 continue
             if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-                row.failed_at = _aware(job.ended_at) or now
+                row.failed_at = as_utc(job.ended_at) or now
                 row.last_error = _failure_reason(job, status.value)[:500]
                 done.failed += 1
                 continue
@@ -348,7 +350,12 @@ def reconcile_when_due(redis) -> Reconciled | None:
         return reconcile(redis)
     except RedisError as error:
         log.warning("outbox reconcile: Redis unavailable (%s)", error)
-        return None
+    except SQLAlchemyError:
+        raise  # the relay loop's own handling: roll back, back off
+    except Exception:  # e.g. a job record Redis holds but RQ cannot read: relaying goes on
+        log.exception("outbox reconcile pass failed; the relay goes on")
+    db.session.rollback()
+    return None
 
 
 # --- putting rows back ------------------------------------------------------------------

@@ -346,3 +346,20 @@ def test_admins_and_leads_see_set_aside_jobs_on_the_queue_page_in_vietnamese(wor
         assert f"3 {notice} và 0 việc bị lỗi" in page
     volunteer = login("lan").get("/staff/").get_data(as_text=True)
     assert 'id="outbox-notice"' not in volunteer
+
+
+def test_a_job_record_rq_cannot_read_does_not_stop_the_relay(app, tmp_path, monkeypatch):
+    outbox.add_job("note-1", "tests.test_outbox.note_run", str(tmp_path / "runs.txt"))
+    db.session.commit()
+    redis = get_redis()
+    assert outbox.relay_pending(redis) == 1
+    redis.hset("rq:job:note-1", "status", "no-such-status")  # a record written by who knows what
+    with pytest.raises(ValueError):
+        outbox.reconcile(redis, now=utcnow() + timedelta(minutes=2), grace=60)
+    db.session.rollback()
+    app.config["OUTBOX_RECONCILE_GRACE_SECONDS"] = 0
+    monkeypatch.setattr(outbox, "_next_reconcile", 0.0)
+    assert outbox.reconcile_when_due(redis) is None  # logged, not raised
+    outbox.add_job("note-2", "tests.test_outbox.note_run", str(tmp_path / "runs.txt"))
+    db.session.commit()
+    assert outbox.relay_pending(redis) == 1
