@@ -89,24 +89,35 @@ def add_job(job_id: str, func: str, *args: Any, queue: str = "default") -> Outbo
 
 
 # --- states -------------------------------------------------------------------------
+# Every state is found through one of two indexes, `relayed_at IS NULL` (pending, set aside)
+# or `finished_at IS NULL` (relayed, failed), so /healthz and the relay's polling stay cheap
+# however many finished rows the table keeps, and SQLite's planner has no wrong index to pick.
 
 def _is_pending():
     return OutboxMessage.relayed_at.is_(None) & OutboxMessage.set_aside_at.is_(None)
 
 
+def _is_set_aside():
+    return OutboxMessage.relayed_at.is_(None) & OutboxMessage.set_aside_at.is_not(None)
+
+
 def _is_unfinished():
     """Relayed, and neither finished nor failed for good: RQ should hold it."""
     return (
-        OutboxMessage.relayed_at.is_not(None)
-        & OutboxMessage.finished_at.is_(None)
+        OutboxMessage.finished_at.is_(None)
+        & OutboxMessage.relayed_at.is_not(None)
         & OutboxMessage.failed_at.is_(None)
     )
 
 
-#: `hotline outbox list --state …` and the CLI's sections.
-STATES = {  # the ones needing a person first
-    "set_aside": (lambda: OutboxMessage.set_aside_at.is_not(None), OutboxMessage.set_aside_at),
-    "failed": (lambda: OutboxMessage.failed_at.is_not(None), OutboxMessage.failed_at),
+def _is_failed():
+    return OutboxMessage.finished_at.is_(None) & OutboxMessage.failed_at.is_not(None)
+
+
+#: The CLI's sections, the ones needing a person first.
+STATES = {
+    "set_aside": (_is_set_aside, OutboxMessage.set_aside_at),
+    "failed": (_is_failed, OutboxMessage.failed_at),
     "unfinished": (_is_unfinished, OutboxMessage.relayed_at),
     "pending": (_is_pending, OutboxMessage.id),
 }
@@ -129,7 +140,7 @@ class Summary:
 
 
 def summary(now: datetime | None = None) -> Summary:
-    """One small query per state, each on an indexed column (never a scan of finished rows)."""
+    """One small query per state, each through an index (never a scan of finished rows)."""
     now = now or utcnow()
 
     def count_and_oldest(where, column) -> tuple[int, float | None]:
@@ -148,10 +159,10 @@ def summary(now: datetime | None = None) -> Summary:
     return Summary(
         pending=pending,
         oldest_pending_age=pending_age,
-        set_aside=count(OutboxMessage.set_aside_at.is_not(None)),
+        set_aside=count(_is_set_aside()),
         relayed_unfinished=unfinished,
         oldest_unfinished_age=unfinished_age,
-        failed=count(OutboxMessage.failed_at.is_not(None)),
+        failed=count(_is_failed()),
     )
 
 

@@ -186,10 +186,12 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Set by the job's success callback (or the reconcile pass, from RQ's record).
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    #: RQ gave up on the job after its retries: counted, not enqueued again.
-    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: RQ gave up on the job after its retries: counted, not enqueued again. Not indexed: a
+    #: failed row is never finished, so `finished_at IS NULL` finds it (hotline.outbox states).
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The relay could not enqueue it (bad job id, unknown func, bad args): kept for a person.
-    set_aside_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: Not indexed: such a row is never relayed, so `relayed_at IS NULL` finds it.
+    set_aside_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     set_aside_reason: Mapped[str | None] = mapped_column(Text)
 
 

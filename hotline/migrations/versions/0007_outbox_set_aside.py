@@ -27,15 +27,11 @@ def upgrade():
         batch_op.add_column(sa.Column('set_aside_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('set_aside_reason', sa.Text(), nullable=True))
         batch_op.create_index(batch_op.f('ix_outbox_finished_at'), ['finished_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_outbox_failed_at'), ['failed_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_outbox_set_aside_at'), ['set_aside_at'], unique=False)
     op.execute("UPDATE outbox SET finished_at = relayed_at WHERE relayed_at IS NOT NULL")
 
 
 def downgrade():
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbox_set_aside_at'))
-        batch_op.drop_index(batch_op.f('ix_outbox_failed_at'))
         batch_op.drop_index(batch_op.f('ix_outbox_finished_at'))
         batch_op.drop_column('set_aside_reason')
         batch_op.drop_column('set_aside_at')
