@@ -177,9 +177,16 @@ def _enqueue(row: OutboxMessage, redis) -> None:
     """Hand one row to RQ, or raise: RedisError when Redis is down, anything else when the row
     itself is wrong (checked here, not left to fail five times on a worker)."""
     target = import_attribute(row.func)  # ValueError/AttributeError: no such function
+    if not callable(target):
+        raise TypeError(f"{row.func} is not a function")
     if not isinstance(row.args, list):
         raise TypeError(f"args must be a list, not {type(row.args).__name__}")
-    inspect.signature(target).bind(*row.args)  # TypeError: the arguments do not fit
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):  # a builtin without one: RQ will tell
+        signature = None
+    if signature is not None:
+        signature.bind(*row.args)  # TypeError: the arguments do not fit
     Queue(row.queue, connection=redis).enqueue(
         row.func, *row.args, job_id=row.job_id, retry=JOB_RETRY, on_success=ON_SUCCESS
     )

@@ -363,3 +363,14 @@ def test_a_job_record_rq_cannot_read_does_not_stop_the_relay(app, tmp_path, monk
     outbox.add_job("note-2", "tests.test_outbox.note_run", str(tmp_path / "runs.txt"))
     db.session.commit()
     assert outbox.relay_pending(redis) == 1
+
+
+def test_a_row_naming_something_that_is_not_a_function_is_set_aside(app):
+    db.session.add(OutboxMessage(job_id="not-a-function", func="hotline.outbox.JOB_RETRY", args=[]))
+    db.session.add(OutboxMessage(job_id="args-not-a-list", func="tests.test_outbox.note_run",
+                                 args={"path": "/tmp/x"}))
+    db.session.commit()
+    assert outbox.relay_pending(get_redis()) == 0
+    by_id = rows()
+    assert by_id["not-a-function"].set_aside_reason == "TypeError: hotline.outbox.JOB_RETRY is not a function"
+    assert by_id["args-not-a-list"].set_aside_reason == "TypeError: args must be a list, not dict"
