@@ -37,9 +37,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import health, recordings, sms, staff, voice
+    from . import health, metrics, recordings, sms, staff, voice
 
     app.register_blueprint(health.bp)
+    metrics.init_app(app)  # /metrics and the webhook latency histograms
     app.register_blueprint(voice.bp)
     app.register_blueprint(voice.audio.bp)
     app.register_blueprint(recordings.bp)

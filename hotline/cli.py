@@ -78,6 +78,7 @@ def up(port: int, host: str, web_workers: int) -> None:
     hotline = [sys.executable, "-m", "hotline"]
     children += [
         Child.command("web", [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+                              "-c", "python:hotline.gunicorn_conf",  # /metrics across the web workers
                               "--workers", str(web_workers), "--timeout", "30", "hotline:create_app()"], env),
         Child.command("relay", [*hotline, "relay"], env),
         Child.command("worker", [*hotline, "worker", "--with-scheduler"], env),

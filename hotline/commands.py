@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tickets)
     app.cli.add_command(worker)
     app.cli.add_command(relay)
+    app.cli.add_command(outbox_group)
     from .ivr import commands as ivr_commands  # prompts …, call
     from .staff import cli as staff_cli
 
@@ -81,3 +82,99 @@ def relay(once: bool, interval: float) -> None:
         pass
 
 
+
+
+# --- the outbox ----------------------------------------------------------------------
+
+@click.group("outbox", cls=AppGroup, invoke_without_command=True)
+@click.pass_context
+def outbox_group(ctx: click.Context) -> None:
+    """Jobs between the database and RQ: pending, set aside, relayed but unfinished, failed.
+
+    Alone, the same as `hotline outbox list`."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(outbox_list)
+
+
+@outbox_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts and rows as JSON.")
+@click.option("--limit", default=20, show_default=True, help="Rows shown per state.")
+def outbox_list(as_json: bool, limit: int) -> None:
+    """Counts per state, then the rows that need a look (set aside and failed with their reasons)."""
+    from . import outbox
+
+    state = outbox.summary()
+    sections = {name: outbox.rows_in(name, limit) for name in outbox.STATES}
+    if as_json:
+        click.echo(json.dumps({
+            "pending": state.pending,
+            "oldest_pending_age_seconds": state.oldest_pending_age,
+            "set_aside": state.set_aside,
+            "relayed_unfinished": state.relayed_unfinished,
+            "failed": state.failed,
+            "rows": {name: [_outbox_row(row) for row in rows] for name, rows in sections.items()},
+        }, indent=2))
+        return
+    age = f" (oldest {state.oldest_pending_age:.0f} s)" if state.oldest_pending_age is not None else ""
+    click.echo(f"pending: {state.pending}{age}")
+    click.echo(f"set aside: {state.set_aside}")
+    click.echo(f"relayed, not finished: {state.relayed_unfinished}")
+    click.echo(f"failed: {state.failed}")
+    titles = {"set_aside": "Set aside (`hotline outbox retry ID` puts one back):",
+              "failed": "Failed after RQ's retries:", "unfinished": "Relayed, not finished:",
+              "pending": "Pending:"}
+    for name, rows in sections.items():
+        if rows:
+            click.echo(f"\n{titles[name]}")
+        for row in rows:
+            line = _outbox_row(row)
+            reason = line["set_aside_reason"] or line["last_error"] or ""
+            click.echo(f"  #{row.id:<6} {row.job_id:<40} {row.func:<45} {reason}".rstrip())
+
+
+def _outbox_row(row) -> dict:
+    def when(moment):
+        return moment.isoformat() if moment else None
+
+    return {
+        "id": row.id, "job_id": row.job_id, "func": row.func, "queue": row.queue,
+        "attempts": row.attempts, "created_at": when(row.created_at), "relayed_at": when(row.relayed_at),
+        "set_aside_at": when(row.set_aside_at), "set_aside_reason": row.set_aside_reason,
+        "failed_at": when(row.failed_at), "last_error": row.last_error,
+    }
+
+
+@outbox_group.command("retry")
+@click.argument("row_ids", nargs=-1, type=int, required=True)
+def outbox_retry(row_ids: tuple[int, ...]) -> None:
+    """Put set-aside or failed rows back in the outbox; the relay takes them on its next pass."""
+    from . import outbox
+    from .extensions import db
+
+    for row_id in row_ids:
+        try:
+            row = outbox.put_back(row_id)
+        except LookupError as error:
+            db.session.rollback()
+            raise click.ClickException(f"no outbox row {row_id}") from error
+        except outbox.NotRetryable as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from error
+        db.session.commit()
+        click.echo(f"row {row.id} is pending again (job {row.job_id})")
+
+
+@outbox_group.command("reconcile")
+@click.option("--grace", type=float, help="Seconds a relayed job may be missing from Redis "
+              "(default: OUTBOX_RECONCILE_GRACE_SECONDS, 60).")
+def outbox_reconcile(grace: float | None) -> None:
+    """Compare relayed rows with Redis now: stamp finished and failed jobs, enqueue lost ones again."""
+    from . import outbox
+    from .queueing import get_redis
+
+    redis = get_redis()
+    if redis is None:
+        raise click.ClickException("no Redis configured")
+    done = outbox.reconcile(redis, grace=grace)
+    click.echo(f"enqueued again {done.requeued}, finished {done.finished}, failed {done.failed}, "
+               f"set aside {done.set_aside}")

@@ -9,13 +9,14 @@ from rq import Queue
 
 from hotline import messaging
 from hotline.extensions import db
-from hotline.outbox import JOB_RETRY
+from hotline.outbox import JOB_RETRY, safe_job_id
 from hotline.queueing import get_redis
 
 
 def schedule_at(when_iso: str, job_id: str, func: str, *args) -> str:
     """Hand `func(*args)` to RQ's scheduler for `when` (the same job id twice is one job)."""
     when = datetime.fromisoformat(when_iso)
+    job_id = safe_job_id(job_id)
     Queue("default", connection=get_redis()).enqueue_at(when, func, *args, job_id=job_id, retry=JOB_RETRY)
     return job_id
 

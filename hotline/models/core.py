@@ -169,7 +169,10 @@ class OutboxMessage(db.Model):
     """A job written in the same transaction as the rows it is about.
 
     The relay (hotline.outbox.relay_pending) moves it into RQ, so a webhook
-    never waits on Redis and no job is lost while Redis is down.
+    never waits on Redis and no job is lost while Redis is down. A row lives
+    pending → relayed → finished (or failed after RQ's retries); one the relay
+    cannot hand over is set aside with its reason so it never blocks the rows
+    after it; see docs/outbox-and-health.md.
     """
 
     __tablename__ = "outbox"
@@ -183,6 +186,15 @@ class OutboxMessage(db.Model):
     relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: Set by the job's success callback (or the reconcile pass, from RQ's record).
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: RQ gave up on the job after its retries: counted, not enqueued again. Not indexed: a
+    #: failed row is never finished, so `finished_at IS NULL` finds it (hotline.outbox states).
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The relay could not enqueue it (bad job id, unknown func, bad args): kept for a person.
+    #: Not indexed: such a row is never relayed, so `relayed_at IS NULL` finds it.
+    set_aside_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    set_aside_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class VoiceMessage(db.Model):

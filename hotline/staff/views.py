@@ -26,7 +26,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 from wtforms.validators import ValidationError
 
-from .. import clock
+from .. import clock, outbox
 from ..extensions import db
 from ..models import (
     AuditEntry,
@@ -217,7 +217,9 @@ def queue():
     if current_user.role != Role.ADMIN:
         teams = [t for t in teams if t.id == current_user.team_id]
         villages = [v for v in villages if v.team_id == current_user.team_id]
-    return render_template("staff/queue.html", teams=teams, villages=villages, topics=topics(), **context)
+    stuck = outbox.summary() if current_user.role in (Role.ADMIN, Role.LEAD) else None  # set-aside jobs
+    return render_template("staff/queue.html", teams=teams, villages=villages, topics=topics(), stuck=stuck,
+                           **context)
 
 
 @bp.post("/claim-next")

@@ -11,8 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-# '0007' is written on another branch; until it is merged this file says '0006' locally.
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
