@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,7 +58,10 @@ def test_totals_and_groups_come_from_one_function(world, login):
     )
     assert 'id="total-received">5<' in page and 'id="total-processed">4<' in page
     assert 'id="total-on-time">75.0%' in page
-    assert "<svg" in page and "cdn" not in page.lower() and '<script src="http' not in page
+    # Nothing is fetched from another host (the office may have no internet): every src/href is
+    # local. (Searching the page for "cdn" failed whenever a random CSRF token contained it.)
+    assert "<svg" in page
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', page)
     response = admin.get("/staff/reports.csv?start=2026-11-01&end=2026-11-30&by=team&period=week")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     table = rows(response.get_data(as_text=True))
