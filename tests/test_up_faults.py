@@ -309,17 +309,17 @@ def test_the_relay_rides_out_a_database_outage(app, tmp_path):
     try:
         add_job("before", "workers.jobs.send_request_confirmation", 1)
         db.session.commit()
-        wait_until(lambda: queued("before"), 60, "the relay to relay a row")
+        wait_until(lambda: queued("before"), 180, "the relay to relay a row")
 
         line.cut()
-        wait_until(lambda: sum("database unavailable" in seen for seen in lines) >= 2, 60,
+        wait_until(lambda: sum("database unavailable" in seen for seen in lines) >= 2, 180,
                    "the relay to miss its database, twice")
         add_job("during", "workers.jobs.send_request_confirmation", 2)  # straight to the database
         db.session.commit()
         assert relay.poll() is None
 
         line.restore()
-        wait_until(lambda: queued("during"), 60, "the relay to relay the row written during the outage")
+        wait_until(lambda: queued("during"), 180, "the relay to relay the row written during the outage")
         assert relay.poll() is None
     finally:
         relay.send_signal(signal.SIGINT)
