@@ -1,7 +1,8 @@
 """A small JSON API for the response team's actions, with per-user bearer tokens
 (`hotline users token USER`). Errors are JSON: `{"error": <reason>, "message": …}`;
 an argument or body field that does not parse is `{"error": "bad_argument", "field": …}`
-with 400 (hotline.staff.forms), never a 500."""
+with 400 (hotline.staff.forms), never a 500. A call that changes something is one unit of
+work (`@one_call`): committed when the view returns, rolled back with any error."""
 
 from __future__ import annotations
 
@@ -16,8 +17,12 @@ from ..models import Staff, Team, Ticket
 from ..staff import access, accounts, claims, forms, outcomes
 from ..staff.queue import QueueFilters, queue_page
 from ..tickets import get_by_code, ticket_as_dict
+from ..unit_of_work import in_unit_of_work
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+#: A call that changes something is one unit of work; the audit log notes the caller's address.
+one_call = in_unit_of_work(client_address=lambda: request.remote_addr)
 
 
 class ApiError(Exception):
@@ -139,6 +144,7 @@ def show(code: str):
 
 @bp.post("/tickets/<code>/claim")
 @token_required
+@one_call
 def claim(code: str):
     result = claims.claim(ticket_for(code), g.staff, via="api")
     return jsonify(dict(as_json(result.ticket), already_yours=result.already_yours))
@@ -146,12 +152,14 @@ def claim(code: str):
 
 @bp.post("/tickets/<code>/release")
 @token_required
+@one_call
 def release(code: str):
     return jsonify(as_json(claims.release(ticket_for(code), g.staff, via="api")))
 
 
 @bp.post("/tickets/<code>/notes")
 @token_required
+@one_call
 def notes(code: str):
     ticket = ticket_for(code)
     text = forms.optional_text(body(), "text") or ""
@@ -163,6 +171,7 @@ def notes(code: str):
 
 @bp.post("/tickets/<code>/outcome")
 @token_required
+@one_call
 def outcome(code: str):
     ticket = ticket_for(code)
     data = body()
