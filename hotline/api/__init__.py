@@ -104,6 +104,14 @@ def ticket_for(code: str) -> Ticket:
     return ticket
 
 
+def written(ticket: Ticket) -> Ticket:
+    """The request as this call wrote it (flushed, reloaded): the domain sets ids, and the
+    answer shows the names they point to, before the unit of work commits."""
+    db.session.flush()
+    db.session.refresh(ticket)
+    return ticket
+
+
 def body() -> dict:
     data = request.get_json(silent=True)
     if (data is None and request.content_length) or (data is not None and not isinstance(data, dict)):
@@ -154,7 +162,7 @@ def claim(code: str):
 @token_required
 @one_call
 def release(code: str):
-    return jsonify(as_json(claims.release(ticket_for(code), g.staff, via="api")))
+    return jsonify(as_json(written(claims.release(ticket_for(code), g.staff, via="api"))))
 
 
 @bp.post("/tickets/<code>/notes")
@@ -166,7 +174,7 @@ def notes(code: str):
     if not text:
         raise ApiError(400, "empty_note", "`text` is required")
     outcomes.add_note(ticket, g.staff, text, via="api")
-    return jsonify(as_json(ticket)), 201
+    return jsonify(as_json(written(ticket))), 201
 
 
 @bp.post("/tickets/<code>/outcome")
@@ -206,5 +214,4 @@ def outcome(code: str):
             "bad_outcome",
             "`outcome` must be resolved, no_answer, wrong_number, home_visit or transferred",
         )
-    ticket = db.session.get(Ticket, ticket.id)
-    return jsonify(as_json(ticket))
+    return jsonify(as_json(written(ticket)))

@@ -118,13 +118,12 @@ def _claim(row: Transcription) -> bool:
     return claimed == 1
 
 
-def _finish(run: Run, status: Status, message: str, **data) -> None:
+def _finish(row: Transcription, status: Status, message: str, previous: str, **data) -> None:
     """Record the outcome, with a timeline line when it is news (a retry that fails alike stays quiet)."""
-    row = run.row
     row.status = status
     row.error = None if status == Status.DONE else message
     row.finished_at = utcnow()
-    if status == Status.DONE or status != run.previous:
+    if status == Status.DONE or status != previous:
         tickets.add_event(row.ticket, f"transcription_{status}", message,
                           data={"recording_sid": row.voice_message.recording_sid, **data})
 
@@ -151,17 +150,19 @@ def fetch_audio(run: Run) -> Path | None:
     try:
         return _ensure_audio(run.row, run.row.voice_message, data_dir)
     except (DownloadRefused, DownloadFailed) as error:
-        _finish(run, Status.FAILED, f"recording not downloaded: {error}")
+        _finish(run.row, Status.FAILED, f"recording not downloaded: {error}", run.previous)
         run.outcome = str(error)
     except NotYetAvailable as error:
-        _finish(run, Status.WAITING_FOR_AUDIO, f"recording not available yet, will retry: {error}")
+        _finish(run.row, Status.WAITING_FOR_AUDIO, f"recording not available yet, will retry: {error}",
+                run.previous)
         run.outcome, run.retry = str(error), error
     return None
 
 
 def fail(run: Run, error: Exception) -> None:
     """After a bug or a crash in Vosk (that unit rolled back): say so on the request."""
-    _finish(run, Status.FAILED, f"transcription failed: {error.__class__.__name__}: {error}")
+    _finish(run.row, Status.FAILED, f"transcription failed: {error.__class__.__name__}: {error}",
+            run.previous)
 
 
 def transcribe(run: Run, audio_path: Path) -> str:
@@ -181,13 +182,13 @@ def transcribe(run: Run, audio_path: Path) -> str:
     if model_info is None:
         name = speech_models.language_name(language, current_app.extensions["hotline.flow"].languages)
         text = f"no speech model for {name} installed; the recording can be played"
-        _finish(run, Status.NO_MODEL, text, language=language)
+        _finish(row, Status.NO_MODEL, text, run.previous, language=language)
         return text
 
     try:
         audio = decode(audio_path)
     except UnreadableAudio as error:
-        _finish(run, Status.UNREADABLE, f"voice message not transcribed: {error}")
+        _finish(row, Status.UNREADABLE, f"voice message not transcribed: {error}", run.previous)
         return str(error)
 
     if not speech_models.is_loaded(model_info.path):
@@ -216,7 +217,7 @@ def transcribe(run: Run, audio_path: Path) -> str:
         summary = f"voice message transcribed with low confidence ({confidence:.2f}): listen to the recording"
     else:
         summary = f"voice message transcribed (confidence {confidence:.2f})"
-    _finish(run, Status.DONE, summary, confidence=confidence, low_confidence=low,
+    _finish(row, Status.DONE, summary, run.previous, confidence=confidence, low_confidence=low,
             model=model_info.name, seconds=row.audio_seconds)
     return summary
 
