@@ -48,7 +48,7 @@ def up(port: int, host: str, web_workers: int) -> None:
     from .data_files import DataFileError
     from .embedded_redis import EmbeddedRedis
     from .ivr.flow import FlowError
-    from .supervisor import Child, Shutdown, Supervisor
+    from .supervisor import Child, Shutdown, Supervisor, end_with_parent
 
     started = time.monotonic()
     try:
@@ -71,7 +71,7 @@ def up(port: int, host: str, web_workers: int) -> None:
         env["REDIS_URL"] = embedded.url
 
         def start_redis() -> subprocess.Popen:
-            embedded.start(process_group=0)  # the same port on every restart
+            embedded.start(process_group=0, preexec_fn=end_with_parent)  # the same port on every restart
             return embedded.process
 
         children.append(Child("redis", start_redis, last=True))

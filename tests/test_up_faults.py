@@ -561,3 +561,26 @@ def test_a_transcription_interrupted_by_a_killed_worker_arrives_later(tmp_path, 
         api.release.set()
         api.stop()
     up.assert_nothing_left()
+
+
+def test_children_end_when_their_supervisor_is_killed(tmp_path):
+    """`hotline up` killed with SIGKILL (or by the OOM killer) leaves nothing running on."""
+    pid_file = tmp_path / "child.pid"
+    program = (
+        "from hotline.supervisor import Child, Supervisor\n"
+        f"child = Child.command('worker', ['sh', '-c', 'echo $$ > {pid_file}; exec sleep 120'])\n"
+        "with Supervisor([child], say=print) as supervisor:\n"
+        "    supervisor.start('worker')\n"
+        "    supervisor.run()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", program])
+    try:
+        wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), 20, "the child to start")
+        child = int(pid_file.read_text())
+        assert _alive(child)
+        parent.kill()
+        parent.wait(10)
+        wait_until(lambda: not _alive(child), 10, "the child to end with its supervisor")
+    finally:
+        if parent.poll() is None:
+            parent.kill()
