@@ -24,6 +24,13 @@ from hotline import create_app  # noqa: E402
 from hotline.extensions import db  # noqa: E402
 from hotline.models import Staff, Ticket, TicketEvent  # noqa: E402
 from hotline.staff import claims  # noqa: E402
+from hotline.unit_of_work import unit_of_work  # noqa: E402
+
+
+def claim_next(me: Staff) -> bool:
+    """One press of "claim next", committed as the dashboard commits it (one unit of work)."""
+    with unit_of_work():
+        return claims.claim_next(me) is not None
 
 
 def claimer(config: dict, staff_id: int, ready, go, results) -> None:
@@ -34,7 +41,7 @@ def claimer(config: dict, staff_id: int, ready, go, results) -> None:
         ready.release()
         go.wait()
         won = 0
-        while claims.claim_next(me) is not None:
+        while claim_next(me):
             won += 1
         results.put(won)
 

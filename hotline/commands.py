@@ -147,21 +147,24 @@ def _outbox_row(row) -> dict:
 @outbox_group.command("retry")
 @click.argument("row_ids", nargs=-1, type=int, required=True)
 def outbox_retry(row_ids: tuple[int, ...]) -> None:
-    """Put set-aside or failed rows back in the outbox; the relay takes them on its next pass."""
-    from . import outbox
-    from .extensions import db
+    """Put set-aside or failed rows back in the outbox; the relay takes them on its next pass.
 
-    for row_id in row_ids:
-        try:
-            row = outbox.put_back(row_id)
-        except LookupError as error:
-            db.session.rollback()
-            raise click.ClickException(f"no outbox row {row_id}") from error
-        except outbox.NotRetryable as error:
-            db.session.rollback()
-            raise click.ClickException(str(error)) from error
-        db.session.commit()
-        click.echo(f"row {row.id} is pending again (job {row.job_id})")
+    All of them or none (one unit of work): a row that cannot go back leaves the others as they were."""
+    from . import outbox
+    from .unit_of_work import unit_of_work
+
+    done = []
+    with unit_of_work():
+        for row_id in row_ids:
+            try:
+                row = outbox.put_back(row_id)
+            except LookupError as error:
+                raise click.ClickException(f"no outbox row {row_id}") from error
+            except outbox.NotRetryable as error:
+                raise click.ClickException(str(error)) from error
+            done.append((row.id, row.job_id))
+    for row_id, job_id in done:
+        click.echo(f"row {row_id} is pending again (job {job_id})")
 
 
 @outbox_group.command("reconcile")

@@ -10,6 +10,9 @@ Every send is keyed so a job that runs twice sends once, respects STOP, is
 folded into one GSM-7 segment unless `SMS_UNICODE` is set, and is written on
 the request's timeline with the provider's status. With no provider configured
 the timeline says so plainly instead of failing silently.
+
+These functions write to the session and return; the jobs and webhooks that call them
+commit (hotline.unit_of_work).
 """
 
 from __future__ import annotations
@@ -282,7 +285,6 @@ def send_ticket_sms(ticket_id: int, template: str, key: str, **values: str) -> s
     kind, message, data = deliver(ticket.phone, body, f"ticket-{ticket.id}-{key}")
     data["key"] = key
     tickets.add_event(ticket, kind, message, data=data)
-    db.session.commit()
     return kind
 
 
@@ -309,21 +311,18 @@ def queue_sms(
 
 
 def send_outbound(outbound_id: int) -> str:
-    """Send one queued SMS (an RQ job); a second run finds it done and sends nothing."""
+    """Send one queued SMS (an RQ job); a second run finds it done and sends nothing.
+
+    A provider hiccup raises TransientSendError having written nothing: the job's unit of
+    work rolls back, and the job notes the try in a unit of its own (`note_send_error`)
+    before RQ retries it."""
     row = db.session.get(SmsOutbound, outbound_id)
     if row is None:
         return "no_such_sms"
     if row.status != "pending":
         return "already_done"
     row.attempts += 1
-    try:
-        kind, message, data = deliver(
-            row.phone, row.body, row.key, honour_opt_out=row.kind != "optout"
-        )
-    except TransientSendError as error:
-        row.error = str(error)[:500]
-        db.session.commit()
-        raise
+    kind, message, data = deliver(row.phone, row.body, row.key, honour_opt_out=row.kind != "optout")
     row.provider = data.get("provider")
     row.provider_id = data.get("sid")
     row.provider_status = data.get("status")
@@ -333,8 +332,15 @@ def send_outbound(outbound_id: int) -> str:
         row.sent_at = utcnow()
     if row.ticket is not None:
         tickets.add_event(row.ticket, kind, message, data={**data, "sms_id": row.id})
-    db.session.commit()
     return kind
+
+
+def note_send_error(outbound_id: int, error: Exception) -> None:
+    """A try that the provider failed for now (RQ retries the job): counted, with its error."""
+    row = db.session.get(SmsOutbound, outbound_id)
+    if row is not None and row.status == "pending":
+        row.attempts += 1
+        row.error = str(error)[:500]
 
 
 def record_delivery_status(provider: str, provider_id: str, status: str) -> bool:
@@ -353,5 +359,4 @@ def record_delivery_status(provider: str, provider_id: str, status: str) -> bool
             row.ticket, f"sms_{row.status}", f"SMS {status.lower()} ({provider})",
             data={"sms_id": row.id, "provider_id": provider_id, "status": status},
         )
-    db.session.commit()
     return True

@@ -205,6 +205,11 @@ def relay_pending(redis, limit: int = 100) -> int:
     on; Redis being down ends the pass (the rest wait for the next one).
     Several relays may run (one per machine): on PostgreSQL each takes rows
     with SKIP LOCKED so they never hand over the same row at the same time.
+
+    A pass is the relay's own edge (called by the relay loop, `hotline relay --once` and
+    `hotline outbox reconcile`, never by domain code) and commits itself, in `finally`,
+    not through hotline.unit_of_work: what it did cannot be rolled back (Redis has the
+    jobs), so the rows must say so even when the pass stops half-way.
     """
     query = select(OutboxMessage).where(_is_pending()).order_by(OutboxMessage.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
@@ -298,6 +303,7 @@ def reconcile(redis, *, now: datetime | None = None, grace: float | None = None,
     stamped finished; one RQ failed for good (after its retries) is counted as
     failed, never enqueued again; one Redis no longer holds (a restart without
     its data, a FLUSHALL) is enqueued again. Raises RedisError when Redis is down.
+    Commits what it did whatever happens, like `relay_pending` (the same reason).
     """
     now = now or utcnow()
     if grace is None:

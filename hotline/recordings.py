@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, request
 
 from . import voicemail, webhook_input
 from .twilio_auth import twilio_signed
-from .voice.units import commit_once
+from .unit_of_work import commit_once
 
 bp = Blueprint("recordings", __name__)
 

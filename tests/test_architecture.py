@@ -4,12 +4,15 @@ imports alike, `if TYPE_CHECKING:` ones too):
 - no import cycle inside hotline/ (workers/ counted too, so a loop through a job shows);
 - only the edges read Flask's request or build TwiML; the voice menu (hotline/ivr/)
   imports neither flask nor twilio;
-- hotline/ does not import workers/ (workers import hotline).
+- hotline/ does not import workers/ (workers import hotline);
+- who commits: only the unit-of-work helper and the few listed functions call `commit()`,
+  and only the edges open units of work (domain functions flush and return values).
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +34,6 @@ EDGES = {
     "hotline/sms/gateway_auth.py": "checks the SMS gateway's signature headers on the incoming request",
     "hotline/staff/headers.py": "the security headers added to every response (an after_request hook)",
     "hotline/staff/__init__.py": "Flask-Babel's locale selector reads the request's session",
-    "hotline/staff/audit.py": "the audit log notes the request's client address (the views could pass it)",
 }
 
 #: Modules of hotline/ that may import workers/.
@@ -187,4 +189,86 @@ def test_every_allowed_edge_exists():
     """An allow-list entry for a file that is gone (or renamed) would silently allow its successor."""
     missing = [rule for rule in {**EDGES, **WORKER_STARTERS}
                if not (ROOT / rule).exists() and rule not in NOT_WRITTEN_YET]
+    assert missing == []
+
+
+# --- who commits ------------------------------------------------------------------------
+
+#: Where `.commit()` may be called ("path" for a whole module, "path:function" for one function).
+COMMITTERS = {
+    "hotline/unit_of_work.py": "the helper: every edge's unit of work commits here, once",
+    "hotline/ivr/steps.py:_answer_once": "a voice step's storage is the voice webhook's unit of work: "
+    "its write and commit are fused into as few statements as the hot path allows",
+    "hotline/outbox.py:relay_pending": "a relay pass is the relay's edge; it records what Redis took "
+    "even when the pass stops half-way (commit in finally: Redis cannot roll back)",
+    "hotline/outbox.py:reconcile": "a reconcile pass, the relay's edge, for the same reason",
+}
+
+#: Modules that open units of work (`unit_of_work`, `in_unit_of_work`, `commit_once`): the edges.
+UNIT_OPENERS = {
+    "hotline/voice/": "the voice webhooks (call status; a step commits through step storage)",
+    "hotline/recordings.py": "the recording status webhook",
+    "hotline/sms/views.py": "the SMS webhooks: one unit per SMS, and the bare-message fallback",
+    "hotline/sms/cli.py": "`hotline sms`",
+    "hotline/staff/views.py": "the dashboard's form posts",
+    "hotline/api/": "the JSON API's calls",
+    "hotline/staff/cli.py": "`hotline import` and `hotline users …`",
+    "hotline/commands.py": "`hotline outbox retry`",
+    "hotline/transcription/cli.py": "`hotline transcribe --pending`",
+    "workers/": "RQ jobs (the transcription job opens several units: workers/asr.py says why)",
+}
+UNIT_HELPERS = {f"hotline.unit_of_work.{name}" for name in ("unit_of_work", "in_unit_of_work", "commit_once")}
+
+
+def commit_calls(root: Path) -> list[tuple[str, str]]:
+    """(`path:function`, `path:line`) of every `<anything>.commit()` call under root's packages;
+    `function` is the module-level function it is in (a helper nested in it counts as it)."""
+
+    def visit(node: ast.AST, where: str, function: str) -> Iterator[tuple[str, str]]:
+        for child in ast.iter_child_nodes(node):
+            if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
+                    and child.func.attr == "commit"):
+                yield f"{where}:{function}", f"{where}:{child.lineno}"
+            inner = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else ""
+            yield from visit(child, where, function or inner)
+
+    return [found for path in module_files(root).values()
+            for found in visit(ast.parse(path.read_text(encoding="utf-8"), str(path)),
+                               path.relative_to(root).as_posix(), "")]
+
+
+def committing_outside(root: Path, allow: dict[str, str]) -> list[str]:
+    return [line for function, line in commit_calls(root)
+            if function not in allow and function.partition(":")[0] not in allow]
+
+
+def test_only_the_unit_of_work_and_the_listed_edges_commit():
+    assert committing_outside(ROOT, COMMITTERS) == []
+
+
+def test_the_commit_rule_finds_a_commit_in_a_domain_function(tmp_path):
+    """The rule above can fail: a commit inside a domain function (even nested in a helper of it)
+    is found, and one in an allowed function is not."""
+    for package in PACKAGES:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "hotline" / "claims.py").write_text(
+        "from .extensions import db\n\n"
+        "def claim(ticket):\n    def later():\n        db.session.commit()\n    later()\n\n"
+        "def relay():\n    db.session.commit()\n")
+    assert committing_outside(tmp_path, {"hotline/claims.py:relay": "an edge"}) == ["hotline/claims.py:5"]
+
+
+def test_only_edges_open_units_of_work():
+    wrong = [hit for path, hit in imports_matching(lambda name: name in UNIT_HELPERS)
+             if not allowed(path, UNIT_OPENERS)]
+    assert wrong == []
+
+
+def test_every_listed_committer_and_opener_exists():
+    """A rule for a file or function that is gone would silently allow its successor."""
+    functions = {function for function, _ in commit_calls(ROOT)}
+    missing = [rule for rule in COMMITTERS if ":" in rule and rule not in functions]
+    missing += [rule for rule in {**COMMITTERS, **UNIT_OPENERS}
+                if not (ROOT / rule.partition(":")[0]).exists()]
     assert missing == []

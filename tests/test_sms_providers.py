@@ -8,6 +8,7 @@ from sqlalchemy import select
 from hotline import messaging
 from hotline.extensions import db
 from hotline.models import SmsOutbound, Ticket
+from hotline.unit_of_work import unit_of_work
 from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN, run_queued_jobs, twilio_rest_config
 from tests.fake_sms_gateway_api import FakeSmsGatewayAPI
 from tests.sms_fixtures import all_tickets, gateway_event, gateway_post, gateway_sms, outbound, twilio_sms
@@ -129,7 +130,9 @@ def test_ticket_sms_respect_opt_out_and_use_the_configured_provider(app_factory,
         texts = [m["textMessage"]["text"] for m in gateway_api.messages]
         assert len(texts) == 2 and texts[1].startswith("Ban se khong nhan")  # STOP is confirmed
         ticket_id = all_tickets()[0].id
-        assert messaging.send_ticket_sms(ticket_id, "request_confirmation", "confirmation") == "sms_not_sent"
+        with unit_of_work():  # as the job runs it
+            kind = messaging.send_ticket_sms(ticket_id, "request_confirmation", "confirmation")
+        assert kind == "sms_not_sent"
         assert len(gateway_api.messages) == 2
         db.session.remove()
         event = db.session.get(Ticket, ticket_id).events[-1]

@@ -1,7 +1,8 @@
 """20 claimers over 1,000 requests, on SQLite and on PostgreSQL: no request is claimed twice.
 
 Each claimer is a thread with its own app context, hence its own database
-session and connection, as separate web processes would have.
+session and connection, as separate web processes would have; each claim is one
+unit of work, committed right after, as the edges do.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import func, insert, select
 from hotline.extensions import db
 from hotline.models import Role, Staff, Team, Ticket, TicketEvent, TicketStatus, Village, utcnow
 from hotline.staff import accounts, claims
+from hotline.unit_of_work import unit_of_work
 
 CLAIMERS = 20
 REQUESTS = 1000
@@ -79,17 +81,22 @@ def test_twenty_claimers_never_claim_the_same_request_twice(app):
                 # First everybody fights over the same few requests by id…
                 for ticket_id in rng.sample(ids[:60], 30):
                     try:
-                        claims.claim(db.session.get(Ticket, ticket_id), me)
+                        with unit_of_work():
+                            claims.claim(db.session.get(Ticket, ticket_id), me)
                         wins[n] += 1
                     except claims.ClaimError as error:
                         refusals[error.reason] += 1
                 # …then takes "the next one" until the queue is empty.
-                while claims.claim_next(me) is not None:
+                while next_claimed(me):
                     wins[n] += 1
                 db.session.remove()
         except BaseException as error:  # reported below, with the thread's traceback lost otherwise
             errors.append(error)
             raise
+
+    def next_claimed(me: Staff) -> bool:
+        with unit_of_work():
+            return claims.claim_next(me) is not None
 
     threads = [threading.Thread(target=claimer, args=(n,)) for n in range(CLAIMERS)]
     for thread in threads:

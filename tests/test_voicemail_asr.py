@@ -226,6 +226,7 @@ def test_rq_retrying_the_job_whose_horse_was_killed_takes_over_at_once(
 ):
     from hotline.models import utcnow
     from hotline.transcription import pipeline
+    from workers.asr import transcribe_voice_message
 
     sid, url = new_recording(media_host, b"RIFF\x10\x00\x00\x00WAVEjunk")
     record_voice_message(call_sid=None, from_number="0912345678", recording_sid=sid,
@@ -236,8 +237,8 @@ def test_rq_retrying_the_job_whose_horse_was_killed_takes_over_at_once(
     message_id = row.voice_message_id
 
     monkeypatch.setattr(pipeline, "_current_job_id", lambda: "some-other-job")
-    assert pipeline.transcribe(message_id) == "already being transcribed"
+    assert transcribe_voice_message(message_id) == "already being transcribed"
     monkeypatch.setattr(pipeline, "_current_job_id", lambda: f"asr-{sid}-1")  # RQ's retry
-    assert "no speech model" in pipeline.transcribe(message_id)
+    assert "no speech model" in transcribe_voice_message(message_id)
     db.session.remove()
     assert db.session.scalars(select(Transcription)).one().status == "no_model"

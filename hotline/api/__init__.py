@@ -1,7 +1,8 @@
 """A small JSON API for the response team's actions, with per-user bearer tokens
 (`hotline users token USER`). Errors are JSON: `{"error": <reason>, "message": …}`;
 an argument or body field that does not parse is `{"error": "bad_argument", "field": …}`
-with 400 (hotline.staff.forms), never a 500."""
+with 400 (hotline.staff.forms), never a 500. A call that changes something is one unit of
+work (`@one_call`): committed when the view returns, rolled back with any error."""
 
 from __future__ import annotations
 
@@ -16,8 +17,12 @@ from ..models import Staff, Team, Ticket
 from ..staff import access, accounts, claims, forms, outcomes
 from ..staff.queue import QueueFilters, queue_page
 from ..tickets import get_by_code, ticket_as_dict
+from ..unit_of_work import in_unit_of_work
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+#: A call that changes something is one unit of work; the audit log notes the caller's address.
+one_call = in_unit_of_work(client_address=lambda: request.remote_addr)
 
 
 class ApiError(Exception):
@@ -99,6 +104,14 @@ def ticket_for(code: str) -> Ticket:
     return ticket
 
 
+def written(ticket: Ticket) -> Ticket:
+    """The request as this call wrote it (flushed, reloaded): the domain sets ids, and the
+    answer shows the names they point to, before the unit of work commits."""
+    db.session.flush()
+    db.session.refresh(ticket)
+    return ticket
+
+
 def body() -> dict:
     data = request.get_json(silent=True)
     if (data is None and request.content_length) or (data is not None and not isinstance(data, dict)):
@@ -139,6 +152,7 @@ def show(code: str):
 
 @bp.post("/tickets/<code>/claim")
 @token_required
+@one_call
 def claim(code: str):
     result = claims.claim(ticket_for(code), g.staff, via="api")
     return jsonify(dict(as_json(result.ticket), already_yours=result.already_yours))
@@ -146,23 +160,26 @@ def claim(code: str):
 
 @bp.post("/tickets/<code>/release")
 @token_required
+@one_call
 def release(code: str):
-    return jsonify(as_json(claims.release(ticket_for(code), g.staff, via="api")))
+    return jsonify(as_json(written(claims.release(ticket_for(code), g.staff, via="api"))))
 
 
 @bp.post("/tickets/<code>/notes")
 @token_required
+@one_call
 def notes(code: str):
     ticket = ticket_for(code)
     text = forms.optional_text(body(), "text") or ""
     if not text:
         raise ApiError(400, "empty_note", "`text` is required")
     outcomes.add_note(ticket, g.staff, text, via="api")
-    return jsonify(as_json(ticket)), 201
+    return jsonify(as_json(written(ticket))), 201
 
 
 @bp.post("/tickets/<code>/outcome")
 @token_required
+@one_call
 def outcome(code: str):
     ticket = ticket_for(code)
     data = body()
@@ -197,5 +214,4 @@ def outcome(code: str):
             "bad_outcome",
             "`outcome` must be resolved, no_answer, wrong_number, home_visit or transferred",
         )
-    ticket = db.session.get(Ticket, ticket.id)
-    return jsonify(as_json(ticket))
+    return jsonify(as_json(written(ticket)))

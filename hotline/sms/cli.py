@@ -15,12 +15,14 @@ from flask.cli import with_appcontext
 @click.option("--send", is_flag=True, help="Also queue the reply for the SMS provider.")
 def sms_command(text: str, from_number: str, send: bool) -> None:
     """Run one SMS through the same path as the webhooks and print the reply."""
+    from ..unit_of_work import unit_of_work
     from . import pipeline
 
-    result = pipeline.receive_sms(
-        provider="cli", dedup_key=uuid.uuid4().hex, from_number=from_number, text=text,
-        reply_mode=pipeline.REPLY_QUEUE if send else pipeline.REPLY_RETURN,
-    )
+    with unit_of_work():
+        result = pipeline.receive_sms(
+            provider="cli", dedup_key=uuid.uuid4().hex, from_number=from_number, text=text,
+            reply_mode=pipeline.REPLY_QUEUE if send else pipeline.REPLY_RETURN,
+        )
     message = result.message
     if result.reply:
         click.echo(result.reply)

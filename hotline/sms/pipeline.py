@@ -2,9 +2,12 @@
 
 The order is the contract: store the message (deduplicated on the provider's
 key) → staff pre-handlers → keyword → act → put it on the sender's open request
-→ decide the reply (opt-out, per-number cap) → one commit with the outbox job.
-Nothing is dropped: every message is a row in `sms_messages`, and a message
-that asks for nothing known becomes (or joins) a request.
+→ decide the reply (opt-out, per-number cap) → the outbox job. All of it is one
+unit of work, committed by the edge (the webhook, `hotline sms`): a staff command
+that claims and resolves, its timeline, its SMS jobs and the reply commit together
+or not at all. Nothing is dropped: every message is a row in `sms_messages`, and a
+message that asks for nothing known becomes (or joins) a request; when handling
+fails, the edge rolls back and stores the message bare (`store_unhandled`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from typing import Any
 import phonenumbers
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from .. import messaging, office_hours, tickets
 from ..codes import is_valid_code
@@ -80,23 +82,17 @@ def receive_sms(
 ) -> Inbound:
     """Handle one inbound SMS once per (provider, dedup_key); a retry gets the same reply.
 
+    The same message delivered twice at once: the twin that loses fails on the unique
+    (provider, dedup_key) with IntegrityError; the edge runs this again (`commit_once`),
+    which then finds the winner's message and answers its reply.
+
     `flags`: what the webhook found wrong with the fields (stored on the message)."""
     existing = _existing(provider, dedup_key)
     if existing is not None:
         return Inbound(existing, existing.reply, duplicate=True)
-    try:
-        # Flushes happen where ids are needed, not before every query (half the database time).
-        with db.session.no_autoflush:
-            result = _handle(provider, dedup_key, from_number, text, provider_id, received_at, reply_mode,
-                             flags)
-        db.session.commit()
-        return result
-    except IntegrityError:  # the same message, delivered twice at once: the other one won
-        db.session.rollback()
-        existing = _existing(provider, dedup_key)
-        if existing is None:
-            raise
-        return Inbound(existing, existing.reply, duplicate=True)
+    # Flushes happen where ids are needed, not before every query (half the database time).
+    with db.session.no_autoflush:
+        return _handle(provider, dedup_key, from_number, text, provider_id, received_at, reply_mode, flags)
 
 
 def _existing(provider: str, dedup_key: str) -> SmsMessage | None:
@@ -145,15 +141,13 @@ def _prehandled(phone: str | None, body: str) -> str | None:
     """Staff commands by SMS (registered by other subsystems) come before resident keywords.
 
     Their replies are folded and cut to one segment by the caller, like every reply we send.
+    A handler that fails raises through: what it did half-way must not commit with the
+    message, so the edge rolls the whole SMS back and stores the message bare instead.
     """
     if phone is None:
         return None
     for handler in current_app.extensions.get(PREHANDLERS, []):
-        try:
-            reply = handler(phone, body)
-        except Exception:  # a broken staff command must not lose the message
-            current_app.logger.exception("SMS pre-handler %r failed", handler)
-            continue
+        reply = handler(phone, body)
         if reply is not None:
             return reply
     return None
@@ -382,7 +376,8 @@ def store_unhandled(
     reply_mode: str = REPLY_QUEUE,
     flags: dict[str, str] | None = None,
 ) -> Inbound:
-    """After a failure in handling: keep the message and make it a request staff will see."""
+    """After a failure in handling (its unit rolled back): keep the message and make it a request
+    staff will see, in a unit of work of its own."""
     existing = _existing(provider, dedup_key)
     if existing is not None:
         return Inbound(existing, existing.reply, duplicate=True)
@@ -398,5 +393,4 @@ def store_unhandled(
     )
     db.session.add(message)
     tickets.add_event(ticket, "sms_in", body or "(empty SMS)", data={"intent": "unhandled"})
-    db.session.commit()
     return Inbound(message, None)

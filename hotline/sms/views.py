@@ -13,8 +13,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from .. import messaging, webhook_input
-from ..extensions import db
 from ..twilio_auth import limit_webhook_body, twilio_signed
+from ..unit_of_work import commit_once, unit_of_work
 from ..webhook_input import GATEWAY_SENT_ID
 from . import gateway_auth, pipeline
 
@@ -28,17 +28,19 @@ MAX_STORED_FLAGS = 20
 
 
 def _receive(**fields) -> pipeline.Inbound | None:
-    """The pipeline, or on any failure a bare stored message (so nothing is lost), or None."""
+    """The pipeline, or on any failure a bare stored message (so nothing is lost), or None.
+
+    Each is one unit of work: the whole SMS (message, staff command, request, reply and its
+    job) commits together, or is rolled back whole before the bare message is stored.
+    """
     try:
-        return pipeline.receive_sms(**fields)
+        return commit_once(lambda: pipeline.receive_sms(**fields))
     except Exception:
         current_app.logger.exception("SMS handling failed; storing the message as received")
-        db.session.rollback()
     try:
-        return pipeline.store_unhandled(**fields)
+        return commit_once(lambda: pipeline.store_unhandled(**fields))
     except Exception:
         current_app.logger.exception("SMS could not be stored")
-        db.session.rollback()
         return None
 
 
@@ -93,7 +95,8 @@ def sms_status() -> Response:
     sid = params.values.get("MessageSid")
     status = params.values.get("MessageStatus") or params.values.get("SmsStatus")
     if sid and status:
-        messaging.record_delivery_status("twilio", sid, status)
+        with unit_of_work():
+            messaging.record_delivery_status("twilio", sid, status)
     elif params.flags:
         current_app.logger.warning("SMS status callback ignored: odd fields %s", params.flags)
     return Response(status=204)
@@ -124,7 +127,8 @@ def gateway_webhook():
     message_id = payload.get("messageId")
     known_id = isinstance(message_id, str) and GATEWAY_SENT_ID.fullmatch(message_id)
     if kind in GATEWAY_STATUS_EVENTS and known_id:
-        messaging.record_delivery_status("gateway", message_id, GATEWAY_STATUS_EVENTS[kind])
+        with unit_of_work():
+            messaging.record_delivery_status("gateway", message_id, GATEWAY_STATUS_EVENTS[kind])
         return jsonify(ok=True)
     ignored, _ = webhook_input.clean_text(kind, 40)
     return jsonify(ok=True, ignored=ignored)

@@ -82,7 +82,10 @@ def _recent_failures(username: str, ip: str | None) -> int:
 
 
 def authenticate(username: str, password: str, ip: str | None) -> Staff:
-    """The staff member these credentials belong to; raises LoginRefused otherwise."""
+    """The staff member these credentials belong to; raises LoginRefused otherwise.
+
+    A refusal writes nothing: the login fails, so its unit of work rolls back, and the
+    edge counts the failure in a unit of its own (`record_failed_login`)."""
     username = username.strip().lower()
     if _recent_failures(username, ip) >= int(current_app.config["STAFF_LOGIN_MAX_FAILURES"]):
         raise LoginRefused(throttled=True)
@@ -93,11 +96,6 @@ def authenticate(username: str, password: str, ip: str | None) -> Staff:
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        stale = utcnow() - timedelta(minutes=int(current_app.config["STAFF_LOGIN_WINDOW_MINUTES"]))
-        db.session.execute(delete(LoginFailure).where(LoginFailure.created_at < stale))
-        db.session.add(LoginFailure(username=username[:64], ip=ip))
-        audit.record(username[:64] or "?", "login_failed")
-        db.session.commit()
         raise LoginRefused()
     if _hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = hash_password(password)
@@ -105,8 +103,16 @@ def authenticate(username: str, password: str, ip: str | None) -> Staff:
         end_sessions(staff)  # a row from before session nonces: give it one to sign in with
     db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
     audit.record(staff.username, "login")
-    db.session.commit()
     return staff
+
+
+def record_failed_login(username: str, ip: str | None) -> None:
+    """Count a refused login (wrong credentials) towards the limit, and audit it; old rows go."""
+    username = username.strip().lower()[:64]
+    stale = utcnow() - timedelta(minutes=int(current_app.config["STAFF_LOGIN_WINDOW_MINUTES"]))
+    db.session.execute(delete(LoginFailure).where(LoginFailure.created_at < stale))
+    db.session.add(LoginFailure(username=username, ip=ip))
+    audit.record(username or "?", "login_failed")
 
 
 def _token_digest(token: str) -> str:

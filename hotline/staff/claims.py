@@ -5,6 +5,11 @@ atomic). On PostgreSQL the row is first taken with `SELECT … FOR UPDATE SKIP
 LOCKED`, so a second claimer never waits behind the first and is told at once
 that someone else is taking it; "claim next" uses the same lock to hand
 different requests to people who press it together.
+
+These functions flush; the edge's unit of work commits (hotline.unit_of_work). The
+lock (SQLite's write lock, PostgreSQL's row lock) is held until then, so every edge
+commits right after the claim: a claim is a few statements and a commit, as before,
+and a claim that is part of a larger action (an SMS `XONG`) commits with the rest of it.
 """
 
 from __future__ import annotations
@@ -76,8 +81,8 @@ def _locked_claim(ticket_id: int, staff: Staff) -> bool:
 def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
     """Give `ticket` to `staff` if nobody has it. Raises ClaimError otherwise.
 
-    Commits either way (with whatever the caller has pending, e.g. the SMS pipeline's
-    inbound message), which also ends the SQLite write lock the conditional UPDATE took."""
+    Either way the edge's unit of work ends the transaction right after (commit or
+    rollback), which also ends the SQLite write lock the conditional UPDATE took."""
     access.check_can_see(staff, ticket)
     ticket_id = ticket.id
     if ticket.assignee_id == staff.id and _open(ticket):
@@ -87,7 +92,6 @@ def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
     else:
         won = _conditional_claim(ticket_id, staff)
     if not won:
-        db.session.commit()
         fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
         if not _open(fresh):
             raise ClaimError("closed", "request is closed")
@@ -105,7 +109,6 @@ def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
         actor=staff.username,
     )
     audit.record(staff.username, "claim", fresh.code, via=via)
-    db.session.commit()
     return ClaimResult(fresh)
 
 
@@ -131,7 +134,7 @@ def claim_next(staff: Staff) -> Ticket | None:
     SQLite: one UPDATE whose WHERE picks the request (the statement holds the write lock,
     so two claimers can never pick the same one). PostgreSQL: SKIP LOCKED hands people
     who press together different requests without waiting for each other. Either way a
-    claim is four statements and a commit, so claimers hold locks briefly.
+    claim is four statements and the edge's commit, so claimers hold locks briefly.
     """
     staff_id, name, username, now = staff.id, staff.name, staff.username, utcnow()
     conditions = [_status_clause("unclaimed", staff, now)]
@@ -163,11 +166,9 @@ def claim_next(staff: Staff) -> Ticket | None:
     else:
         row = db.session.execute(claim_it.where(Ticket.id == pick.scalar_subquery())).first()
     if row is None:
-        db.session.commit()  # ends the transaction (and its locks) either way
         return None
     _record_claim(row.id, row.code, staff_id, name, username, "next")
-    db.session.commit()
-    return db.session.get(Ticket, row.id)
+    return db.session.get(Ticket, row.id, populate_existing=True)  # the UPDATE bypassed the session
 
 
 def release(ticket: Ticket, staff: Staff, *, via: str = "web") -> Ticket:
@@ -190,7 +191,6 @@ def release(ticket: Ticket, staff: Staff, *, via: str = "web") -> Ticket:
         actor=staff.username,
     )
     audit.record(staff.username, "release", ticket.code, previous=previous, via=via)
-    db.session.commit()
     return ticket
 
 
@@ -215,5 +215,4 @@ def reassign(ticket: Ticket, staff: Staff, to: Staff, *, via: str = "web") -> Ti
         actor=staff.username,
     )
     audit.record(staff.username, "reassign", ticket.code, previous=previous, to=to.username)
-    db.session.commit()
     return ticket

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Role, Staff, Team
 from ..phones import to_e164
+from ..unit_of_work import unit_of_work
 from . import accounts
 from .importer import COLUMNS, ImportFailed, import_csv
 
@@ -43,7 +44,8 @@ def import_command(kind: str, path: Path) -> None:
                     bar.update(1)
                     yield row
 
-            count = import_csv(text, kind, progress=progress)
+            with unit_of_work():
+                count = import_csv(text, kind, progress=progress)
     except ImportFailed as failed:
         for error in failed.errors:
             click.echo(f"{path.name}: {error}", err=True)
@@ -72,17 +74,17 @@ def create_user(
     if phone and e164 is None:
         raise click.ClickException(f"not a phone number: {phone}")
     try:
-        accounts.create_staff(
-            username=username,
-            name=name,
-            role=role,
-            team_id=team_row.id if team_row else None,
-            phone=e164,
-            password=password,
-        )
+        with unit_of_work():
+            accounts.create_staff(
+                username=username,
+                name=name,
+                role=role,
+                team_id=team_row.id if team_row else None,
+                phone=e164,
+                password=password,
+            )
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    db.session.commit()
     click.echo(f"created {username} ({role})")
 
 
@@ -93,8 +95,8 @@ def token(username: str) -> None:
     staff = db.session.scalar(select(Staff).where(Staff.username == username.lower()))
     if staff is None:
         raise click.ClickException(f"no staff member {username}")
-    value = accounts.new_api_token(staff, actor="cli")
-    db.session.commit()
+    with unit_of_work():
+        value = accounts.new_api_token(staff, actor="cli")
     click.echo(value)
 
 
@@ -106,12 +108,12 @@ def password(username: str, password: str) -> None:
     staff = db.session.scalar(select(Staff).where(Staff.username == username.lower()))
     if staff is None:
         raise click.ClickException(f"no staff member {username}")
-    try:
-        accounts.set_password(staff, password)
-    except ValueError as error:
-        raise click.ClickException(str(error)) from error
     from . import audit
 
-    audit.record("cli", "password_set", staff.username)
-    db.session.commit()
+    try:
+        with unit_of_work():
+            accounts.set_password(staff, password)
+            audit.record("cli", "password_set", staff.username)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"password set for {username}")

@@ -97,7 +97,8 @@ def _time(value: str) -> time | None:
 def import_csv(
     text: str, kind: str, *, actor: str = "cli", progress: Callable[[Iterable], Iterable] = lambda rows: rows
 ) -> int:
-    """Check every row, then write them all in one transaction; returns the number of rows."""
+    """Check every row, then write them all (the edge commits them in one unit of work);
+    returns the number of rows. Raises ImportFailed, having written nothing, on any bad row."""
     rows = read_rows(text, kind)
     errors: list[RowError] = []
     apply: list[Callable[[], None]] = []
@@ -194,8 +195,7 @@ def import_csv(
                 apply.append(lambda r=row, p=phone: _resident(r, p, villages))
 
     if errors:
-        db.session.rollback()
-        raise ImportFailed(errors)
+        raise ImportFailed(errors)  # nothing written yet; the edge's unit of work rolls back
     if kind == "roster":
         db.session.execute(delete(RosterShift))  # the file is the whole roster
     if kind == "office-hours":
@@ -203,7 +203,6 @@ def import_csv(
     for step in apply:
         step()
     audit.record(actor, f"import_{kind.replace('-', '_')}", None, rows=len(rows))
-    db.session.commit()
     return len(rows)
 
 

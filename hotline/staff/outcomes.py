@@ -2,7 +2,8 @@
 transferred; plus notes, routing and the callback itself.
 
 Each function changes the rows, writes the timeline and the audit log, and puts
-any SMS or scheduled work in the outbox, all in one transaction.
+any SMS or scheduled work in the outbox, in the session, and returns: the edge's unit of
+work (hotline.unit_of_work) commits it all at once, with whatever else the action did.
 """
 
 from __future__ import annotations
@@ -79,7 +80,6 @@ def resolve(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str =
     )
     add_job(f"staff-sms-resolved-{ticket.id}", f"{JOBS}.send_sms", ticket.id, "staff_resolved", "resolved")
     audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.RESOLVED, via=via)
-    db.session.commit()
     return ticket
 
 
@@ -126,7 +126,6 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
     if note:
         add_event(ticket, "note", note, actor=staff.username)
     audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.NO_ANSWER, attempt=attempt)
-    db.session.commit()
     return ticket
 
 
@@ -147,7 +146,6 @@ def return_to_queue(ticket_id: int, attempt: int) -> bool:
         f"back in the queue for callback try {attempt + 1}",
         data={"attempt": attempt + 1},
     )
-    db.session.commit()
     return True
 
 
@@ -162,7 +160,6 @@ def wrong_number(ticket: Ticket, staff: Staff, note: str | None = None, *, via: 
         actor=staff.username,
     )
     audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.WRONG_NUMBER, via=via)
-    db.session.commit()
     return ticket
 
 
@@ -223,7 +220,6 @@ def book_visit(
         visit_on=visit_on.isoformat(),
         volunteer=volunteer.username,
     )
-    db.session.commit()
     return visit
 
 
@@ -245,7 +241,6 @@ def transfer(
         actor=staff.username,
     )
     audit.record(staff.username, "transfer", ticket.code, to=team.code, previous=previous)
-    db.session.commit()
     return ticket
 
 
@@ -256,7 +251,6 @@ def add_note(ticket: Ticket, staff: Staff, text: str, *, via: str = "web") -> No
         raise ValueError("empty note")
     add_event(ticket, "note", text[:4000], data={"via": via}, actor=staff.username)
     audit.record(staff.username, "note", ticket.code)
-    db.session.commit()
 
 
 def set_village(ticket: Ticket, staff: Staff, village: Village) -> None:
@@ -272,7 +266,6 @@ def set_village(ticket: Ticket, staff: Staff, village: Village) -> None:
         actor=staff.username,
     )
     audit.record(staff.username, "set_village", ticket.code, village=village.code)
-    db.session.commit()
 
 
 def set_elderly(ticket: Ticket, staff: Staff, elderly: bool) -> None:
@@ -280,7 +273,6 @@ def set_elderly(ticket: Ticket, staff: Staff, elderly: bool) -> None:
     ticket.elderly = elderly
     add_event(ticket, "flag", "marked elderly" if elderly else "elderly flag removed", actor=staff.username)
     audit.record(staff.username, "set_elderly", ticket.code, elderly=elderly)
-    db.session.commit()
 
 
 def start_callback(ticket: Ticket, staff: Staff) -> dict:
@@ -305,5 +297,4 @@ def start_callback(ticket: Ticket, staff: Staff) -> dict:
         actor=staff.username,
     )
     audit.record(staff.username, "callback", ticket.code)
-    db.session.commit()
     return {"mode": "twilio", "staff_phone": staff.phone, "key": key}

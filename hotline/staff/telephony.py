@@ -7,7 +7,8 @@ as it does for the webhooks.
 
 Residents' SMS go through `hotline.messaging.send_ticket_sms`; texts to staff go to
 their own phone, through the same provider (`hotline.messaging.deliver`), and are
-written on the request's timeline under their own kinds.
+written on the request's timeline under their own kinds. The jobs (workers.staff_jobs)
+commit what these functions write, one unit of work per job.
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ def place_callback(
             kind, message = "callback_placed", f"ringing {staff.name}, then the resident (call {call.sid})"
             data.update(sid=call.sid, status=call.status)
     add_event(ticket, kind, message, data=data, actor="system")
-    db.session.commit()
     return kind
 
 
@@ -102,5 +102,4 @@ def notify_volunteer(visit_id: int) -> str:
     else:
         message = f"volunteer {volunteer.name} not texted: no phone or provider"
     add_event(ticket, kind, message, data=data)
-    db.session.commit()
     return kind

@@ -1,4 +1,8 @@
-"""The dashboard's pages: thin views over hotline.staff's domain modules."""
+"""The dashboard's pages: thin views over hotline.staff's domain modules.
+
+Every form post that changes something is one unit of work (`@one_action`): the view's
+domain calls commit together when it returns, or not at all, with the client's address
+on the audit rows."""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ from ..models import (
     VoiceMessage,
 )
 from ..tickets import get_by_code
+from ..unit_of_work import in_unit_of_work, unit_of_work
 from . import access, accounts, audit, claims, forms, outcomes, reports, timeline
 from .labels import label
 from .languages import LANGUAGES
@@ -49,6 +54,9 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 #: The outcomes a person records on the request page.
 WEB_OUTCOMES = ("resolved", "no_answer", "wrong_number", "home_visit", "transferred")
+
+#: A form post is one unit of work; the audit log notes the address it came from.
+one_action = in_unit_of_work(client_address=lambda: request.remote_addr)
 
 
 @bp.before_request
@@ -144,11 +152,14 @@ def voice_audio(code: str, message_id: int):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
+        username, address = request.form.get("username", ""), request.remote_addr
         try:
-            staff = accounts.authenticate(
-                request.form.get("username", ""), request.form.get("password", ""), request.remote_addr
-            )
+            with unit_of_work(client_address=address):
+                staff = accounts.authenticate(username, request.form.get("password", ""), address)
         except accounts.LoginRefused as refused:
+            if not refused.throttled:  # the login failed, yet the failure counts: a unit of its own
+                with unit_of_work(client_address=address):
+                    accounts.record_failed_login(username, address)
             message = (
                 _("Too many failed attempts. Wait a few minutes and try again.")
                 if refused.throttled
@@ -166,9 +177,9 @@ def login():
 def logout():
     """Ends this session and every other one of this person: their cookies, even copied, stop
     working (hotline.staff.accounts)."""
-    accounts.end_sessions(current_user)
-    audit.record(current_user.username, "logout")
-    db.session.commit()
+    with unit_of_work(client_address=request.remote_addr):
+        accounts.end_sessions(current_user)
+        audit.record(current_user.username, "logout")
     logout_user()
     lang = session.get("lang")
     session.clear()  # a new CSRF token too; the language choice stays with the browser
@@ -224,6 +235,7 @@ def queue():
 
 @bp.post("/claim-next")
 @login_required
+@one_action
 def claim_next():
     ticket = claims.claim_next(current_user)
     if ticket is None:
@@ -288,6 +300,7 @@ def _claim_error(error: claims.ClaimError) -> str:
 
 @bp.post("/t/<code>/claim")
 @login_required
+@one_action
 def claim(code: str):
     ticket = ticket_or_404(code)
     try:
@@ -303,6 +316,7 @@ def claim(code: str):
 
 @bp.post("/t/<code>/release")
 @login_required
+@one_action
 def release(code: str):
     ticket = ticket_or_404(code)
     try:
@@ -315,6 +329,7 @@ def release(code: str):
 
 @bp.post("/t/<code>/reassign")
 @login_required
+@one_action
 def reassign(code: str):
     ticket = ticket_or_404(code)
     to_id = forms.optional_id(request.form, "staff_id")
@@ -332,6 +347,7 @@ def reassign(code: str):
 
 @bp.post("/t/<code>/outcome")
 @login_required
+@one_action
 def outcome(code: str):
     ticket = ticket_or_404(code)
     kind = forms.choice(request.form, "outcome", WEB_OUTCOMES, "")
@@ -376,6 +392,7 @@ def outcome(code: str):
 
 @bp.post("/t/<code>/note")
 @login_required
+@one_action
 def note(code: str):
     ticket = ticket_or_404(code)
     try:
@@ -387,6 +404,7 @@ def note(code: str):
 
 @bp.post("/t/<code>/village")
 @login_required
+@one_action
 def set_village(code: str):
     ticket = ticket_or_404(code)
     village_id = forms.optional_id(request.form, "village_id")
@@ -403,6 +421,7 @@ def set_village(code: str):
 
 @bp.post("/t/<code>/elderly")
 @login_required
+@one_action
 def set_elderly(code: str):
     ticket = ticket_or_404(code)
     outcomes.set_elderly(ticket, current_user, request.form.get("elderly") == "1")
@@ -411,6 +430,7 @@ def set_elderly(code: str):
 
 @bp.post("/t/<code>/callback")
 @login_required
+@one_action
 def callback(code: str):
     ticket = ticket_or_404(code)
     try:
@@ -475,6 +495,7 @@ def admin():
 
 @bp.post("/admin/import")
 @admin_required
+@one_action
 def admin_import():
     """The same all-or-nothing CSV import as `hotline import`, from the browser."""
     from .importer import COLUMNS, ImportFailed, import_csv
@@ -504,6 +525,7 @@ def admin_import():
 
 @bp.post("/admin/village/<int(max=2147483647):village_id>")
 @admin_required
+@one_action
 def admin_village(village_id: int):
     village = db.session.get(Village, village_id) or abort(404)
     team_id = forms.optional_id(request.form, "team_id")
@@ -512,13 +534,13 @@ def admin_village(village_id: int):
         abort(400)
     village.team_id = team.id if team else None
     audit.record(current_user.username, "village_team", village.code, team=team.code if team else None)
-    db.session.commit()
     flash(_("Saved."), "ok")
     return redirect(url_for("staff.admin"))
 
 
 @bp.post("/admin/staff/<int(max=2147483647):staff_id>")
 @admin_required
+@one_action
 def admin_staff(staff_id: int):
     from ..phones import to_e164
 
@@ -542,6 +564,5 @@ def admin_staff(staff_id: int):
     person.role, person.team_id, person.phone = role, team.id if team else None, phone
     person.active = changes["active"]
     audit.record(current_user.username, "staff_changed", person.username, **changes)
-    db.session.commit()
     flash(_("Saved."), "ok")
     return redirect(url_for("staff.admin"))

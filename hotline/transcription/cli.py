@@ -86,8 +86,10 @@ def models_install(language: str, source: str, in_place: bool) -> None:
                    "recording unavailable, failed).")
 def transcribe(pending: bool) -> None:
     """Re-run transcription of waiting voice messages (e.g. after `hotline models install`)."""
+    from ..unit_of_work import unit_of_work
     from .pipeline import requeue_pending
 
-    rows = requeue_pending()
+    with unit_of_work():
+        rows = requeue_pending()
     click.echo(f"queued {len(rows)} voice message(s) for transcription on the "
                f"'{current_app.config['ASR_QUEUE']}' queue")

@@ -1,10 +1,11 @@
 """A voice message's way from Twilio's media host to text on the request.
 
-`queue_transcription` runs inside the webhook's transaction (a row and an
-outbox job, once per RecordingSid); `transcribe` is the job body: download,
-decode, resample, Vosk, and a clear line on the request's timeline whatever
-happens. The audio is kept in the data folder for staff to play, even when
-no text comes out of it.
+`queue_transcription` runs inside the webhook's unit of work (a row and an
+outbox job, once per RecordingSid); `start`, `fetch_audio` and `transcribe` are
+the job's steps (download, decode, resample, Vosk, and a clear line on the
+request's timeline whatever happens), each committed by the job as a unit of
+its own (workers.asr says why). The audio is kept in the data folder for staff
+to play, even when no text comes out of it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -75,8 +77,17 @@ def requeue_pending() -> list[Transcription]:
         row.status = Status.QUEUED
         outbox.add_job(job_id(row.voice_message, row.runs), JOB_FUNC, row.voice_message_id,
                        queue=current_app.config["ASR_QUEUE"])
-    db.session.commit()
     return rows
+
+
+@dataclass
+class Run:
+    """One run of the job over one row, across the job's units of work (workers.asr)."""
+
+    row: Transcription
+    previous: str  # the status before this run: a retry that fails alike stays quiet
+    outcome: str | None = None  # what happened, in a few words, once the run has ended
+    retry: NotYetAvailable | None = None  # the recording is not there yet: RQ runs the job again
 
 
 def _current_job_id() -> str | None:
@@ -103,7 +114,6 @@ def _claim(row: Transcription) -> bool:
         .values(status=Status.RUNNING, started_at=now, job_id=job)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     db.session.refresh(row)
     return claimed == 1
 
@@ -116,11 +126,10 @@ def _finish(row: Transcription, status: Status, message: str, previous: str, **d
     if status == Status.DONE or status != previous:
         tickets.add_event(row.ticket, f"transcription_{status}", message,
                           data={"recording_sid": row.voice_message.recording_sid, **data})
-    db.session.commit()
 
 
-def transcribe(voice_message_id: int) -> str:
-    """The job body: what happened, in a few words (RQ keeps it as the job's result)."""
+def start(voice_message_id: int) -> Run | str:
+    """The job's first unit: take the row (running), or say why there is nothing to do."""
     row = db.session.scalar(
         select(Transcription).where(Transcription.voice_message_id == voice_message_id)
     )
@@ -131,35 +140,41 @@ def transcribe(voice_message_id: int) -> str:
     previous = row.status
     if not _claim(row):
         return "already transcribed" if row.status == Status.DONE else "already being transcribed"
+    return Run(row, previous)
+
+
+def fetch_audio(run: Run) -> Path | None:
+    """The job's second unit: the recording on disk and its path on the row, or None when the
+    run ends here (`run.outcome` says why; `run.retry` when RQ should try again later)."""
+    data_dir = Path(current_app.config["DATA_DIR"])
     try:
-        return _transcribe(row, previous)
-    except NotYetAvailable:
-        raise  # already recorded as waiting; RQ retries the job
-    except Exception as error:  # a bug or a crash in Vosk: say so on the request, let RQ record it
-        db.session.rollback()
-        _finish(row, Status.FAILED, f"transcription failed: {error.__class__.__name__}: {error}",
-                previous)
-        raise
+        return _ensure_audio(run.row, run.row.voice_message, data_dir)
+    except (DownloadRefused, DownloadFailed) as error:
+        _finish(run.row, Status.FAILED, f"recording not downloaded: {error}", run.previous)
+        run.outcome = str(error)
+    except NotYetAvailable as error:
+        _finish(run.row, Status.WAITING_FOR_AUDIO, f"recording not available yet, will retry: {error}",
+                run.previous)
+        run.outcome, run.retry = str(error), error
+    return None
 
 
-def _transcribe(row: Transcription, previous: str) -> str:
+def fail(run: Run, error: Exception) -> None:
+    """After a bug or a crash in Vosk (that unit rolled back): say so on the request."""
+    _finish(run.row, Status.FAILED, f"transcription failed: {error.__class__.__name__}: {error}",
+            run.previous)
+
+
+def transcribe(run: Run, audio_path: Path) -> str:
+    """The job's last unit: decode, resample, Vosk, and the outcome on the row and the request."""
     # numpy, soxr and Vosk load in the worker only, never in web processes.
     from .audio import UnreadableAudio, decode
     from .recognise import recognise
 
     config = current_app.config
+    row = run.row
     message = row.voice_message
     data_dir = Path(config["DATA_DIR"])
-
-    try:
-        audio_path = _ensure_audio(row, message, data_dir)
-    except (DownloadRefused, DownloadFailed) as error:
-        _finish(row, Status.FAILED, f"recording not downloaded: {error}", previous)
-        return str(error)
-    except NotYetAvailable as error:
-        _finish(row, Status.WAITING_FOR_AUDIO, f"recording not available yet, will retry: {error}",
-                previous)
-        raise  # RQ retries the job later with its own backoff
 
     language = row.language or message.language or row.ticket.language \
         or current_app.extensions["hotline.flow"].default_language
@@ -167,13 +182,13 @@ def _transcribe(row: Transcription, previous: str) -> str:
     if model_info is None:
         name = speech_models.language_name(language, current_app.extensions["hotline.flow"].languages)
         text = f"no speech model for {name} installed; the recording can be played"
-        _finish(row, Status.NO_MODEL, text, previous, language=language)
+        _finish(row, Status.NO_MODEL, text, run.previous, language=language)
         return text
 
     try:
         audio = decode(audio_path)
     except UnreadableAudio as error:
-        _finish(row, Status.UNREADABLE, f"voice message not transcribed: {error}", previous)
+        _finish(row, Status.UNREADABLE, f"voice message not transcribed: {error}", run.previous)
         return str(error)
 
     if not speech_models.is_loaded(model_info.path):
@@ -202,7 +217,7 @@ def _transcribe(row: Transcription, previous: str) -> str:
         summary = f"voice message transcribed with low confidence ({confidence:.2f}): listen to the recording"
     else:
         summary = f"voice message transcribed (confidence {confidence:.2f})"
-    _finish(row, Status.DONE, summary, previous, confidence=confidence, low_confidence=low,
+    _finish(row, Status.DONE, summary, run.previous, confidence=confidence, low_confidence=low,
             model=model_info.name, seconds=row.audio_seconds)
     return summary
 
@@ -220,7 +235,6 @@ def _ensure_audio(row: Transcription, message: VoiceMessage, data_dir: Path) -> 
     fetch(url, data_dir / relative, auth=(sid, token) if sid and token else None,
           delays=[float(d) for d in config["ASR_DOWNLOAD_DELAYS"]])
     row.audio_path = str(relative)
-    db.session.commit()
     return data_dir / relative
 
 

@@ -16,9 +16,9 @@ from ..extensions import db
 from ..ivr import engine
 from ..ivr.call_status import record_call_status
 from ..twilio_auth import twilio_signed
+from ..unit_of_work import commit_once
 from . import audio  # noqa: F401  (the recorded-prompt blueprint, registered by create_app)
 from .twiml import render
-from .units import commit_once
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
