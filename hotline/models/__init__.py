@@ -28,3 +28,4 @@ from .staff import (  # noqa: F401, E402
     Team,
     Village,
 )
+from .vocabulary import EventKind, Topic  # noqa: F401, E402

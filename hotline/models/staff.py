@@ -1,8 +1,7 @@
 """Staff, teams, villages, the duty roster, office hours, home visits and the audit log.
 
-The columns the response team adds to core tables (tickets, residents) are
-declared together at the bottom of this module, so the foundation's models stay
-as they are and the additions are easy to find.
+The response team's columns on core tables (a request's team, village, assignee,
+attempts…; a resident's village) are declared in those classes (hotline.models.core).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
-    Index,
     Integer,
     String,
     Time,
@@ -24,8 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .core import Resident, Ticket, UTCDateTime, utcnow
+from .base import Model
+from .core import Ticket, UTCDateTime, utcnow
 
 
 class Role(StrEnum):
@@ -45,7 +43,7 @@ class Outcome(StrEnum):
     TRANSFERRED = "transferred"
 
 
-class Team(db.Model):
+class Team(Model):
     __tablename__ = "teams"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,7 +53,7 @@ class Team(db.Model):
     villages: Mapped[list[Village]] = relationship(back_populates="team", order_by="Village.name")
 
 
-class Village(db.Model):
+class Village(Model):
     """A thôn or bon; the team that covers it gets its residents' requests."""
 
     __tablename__ = "villages"
@@ -72,7 +70,7 @@ def new_session_nonce() -> str:
     return secrets.token_hex(16)
 
 
-class Staff(db.Model):
+class Staff(Model):
     __tablename__ = "staff"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,7 +107,7 @@ class Staff(db.Model):
         return f"{self.id}:{self.session_nonce}"
 
 
-class RosterShift(db.Model):
+class RosterShift(Model):
     """A weekly duty slot: who takes "talk to a person" calls, and when (local time)."""
 
     __tablename__ = "roster_shifts"
@@ -124,7 +122,7 @@ class RosterShift(db.Model):
     staff: Mapped[Staff] = relationship()
 
 
-class OfficeHours(db.Model):
+class OfficeHours(Model):
     __tablename__ = "office_hours"
     __table_args__ = (UniqueConstraint("weekday", "opens"),)
 
@@ -134,7 +132,7 @@ class OfficeHours(db.Model):
     closes: Mapped[time] = mapped_column(Time)
 
 
-class HomeVisit(db.Model):
+class HomeVisit(Model):
     __tablename__ = "home_visits"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,7 +146,7 @@ class HomeVisit(db.Model):
     volunteer: Mapped[Staff] = relationship()
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who changed what, for every change made by a person (UI, API, SMS, CLI)."""
 
     __tablename__ = "audit_log"
@@ -162,7 +160,7 @@ class AuditEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """Failed logins, counted per username and per address to slow down guessing."""
 
     __tablename__ = "login_failures"
@@ -171,29 +169,3 @@ class LoginFailure(db.Model):
     username: Mapped[str] = mapped_column(String(64), index=True)
     ip: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
-# --- Response-team columns on core tables ----------------------------------------------
-# Kept here, grouped, so the core models stay the foundation's. Each is nullable or has
-# a default, so rows created by the voice and SMS code need to know nothing about them.
-
-Ticket.team_id = mapped_column(ForeignKey("teams.id"), nullable=True, index=True)
-Ticket.village_id = mapped_column(ForeignKey("villages.id"), nullable=True)
-Ticket.assignee_id = mapped_column(ForeignKey("staff.id"), nullable=True, index=True)
-Ticket.claimed_at = mapped_column(UTCDateTime, nullable=True)
-#: Failed callback attempts (no answer); raises urgency, three ends the request.
-Ticket.attempts = mapped_column(Integer, nullable=False, default=0, server_default="0")
-#: When a no-answer request comes back into the queue (set by the scheduled retry).
-Ticket.next_attempt_at = mapped_column(UTCDateTime, nullable=True)
-#: The on-time target: created_at + the configured hours, fixed when the request arrives.
-Ticket.due_at = mapped_column(UTCDateTime, nullable=True)
-Ticket.elderly = mapped_column(Boolean, nullable=False, default=False, server_default="0")
-Ticket.outcome = mapped_column(String(24), nullable=True)
-Ticket.team = relationship(Team, foreign_keys=lambda: [Ticket.team_id])
-Ticket.village = relationship(Village, foreign_keys=lambda: [Ticket.village_id])
-Ticket.assignee = relationship(Staff, foreign_keys=lambda: [Ticket.assignee_id])
-
-Resident.village_id = mapped_column(ForeignKey("villages.id"), nullable=True)
-Resident.village_ref = relationship(Village, foreign_keys=lambda: [Resident.village_id])
-
-Index("ix_tickets_queue", Ticket.__table__.c.status, Ticket.__table__.c.created_at)

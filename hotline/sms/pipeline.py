@@ -26,6 +26,7 @@ from ..directory import is_official_number
 from ..extensions import db
 from ..models import (
     Channel,
+    EventKind,
     Resident,
     SmsMessage,
     SmsOutbound,
@@ -133,8 +134,8 @@ def _handle(
     open_ticket = context.open_ticket
     if open_ticket is not None and context.ticket is not open_ticket:
         tickets.add_event(
-            open_ticket, "sms_in", body or "(empty SMS)",
-            data={"sms_id": message.id, "intent": message.intent}, actor="resident:sms",
+            open_ticket, EventKind.SMS_IN, body or "(empty SMS)",
+            data={"sms_id": message.id, "intent": message.intent, "empty": not body}, actor="resident:sms",
         )
     message.ticket = context.ticket or open_ticket
     _decide_reply(message, reply, reply_mode, force=match.intent in (Intent.STOP, Intent.START))
@@ -175,8 +176,8 @@ def _decide_reply(
     if message.no_reply_reason:
         if message.ticket is not None:
             tickets.add_event(
-                message.ticket, "sms_not_sent", f"no reply: {message.no_reply_reason}",
-                data={"sms_id": message.id, "body": reply},
+                message.ticket, EventKind.SMS_NOT_SENT, f"no reply: {message.no_reply_reason}",
+                data={"sms_id": message.id, "body": reply, "no_reply": message.no_reply_reason},
             )
         return
     message.reply = reply
@@ -192,7 +193,7 @@ def _decide_reply(
         db.session.add(row)
         if message.ticket is not None:
             tickets.add_event(
-                message.ticket, "sms_sent", "SMS reply sent through Twilio (TwiML)",
+                message.ticket, EventKind.SMS_SENT, "SMS reply sent through Twilio (TwiML)",
                 data={"key": row.key, "to": phone, "body": reply, "provider": "twilio", "status": "twiml"},
             )
         return
@@ -268,7 +269,7 @@ class _Context:
     def on_callback(self) -> str:
         if self.open_ticket is not None:
             tickets.add_event(
-                self.open_ticket, "callback_requested", "callback asked for by SMS",
+                self.open_ticket, EventKind.CALLBACK_REQUESTED, "callback asked for by SMS",
                 data={"sms_id": self.message.id}, actor="resident:sms",
             )
             return self.say("sms_callback_added", code=self.open_ticket.code)
@@ -309,7 +310,7 @@ class _Context:
         ticket.status = TicketStatus.CANCELLED
         ticket.closed_at = utcnow()
         tickets.add_event(
-            ticket, "cancelled", "cancelled by the resident by SMS",
+            ticket, EventKind.CANCELLED, "cancelled by the resident by SMS",
             data={"sms_id": self.message.id}, actor="resident:sms",
         )
         self.ticket = ticket
@@ -397,6 +398,7 @@ def store_unhandled(
         received_at=received_at or utcnow(), ticket=ticket, input_flags=flags,
     )
     db.session.add(message)
-    tickets.add_event(ticket, "sms_in", body or "(empty SMS)", data={"intent": "unhandled"})
+    tickets.add_event(ticket, EventKind.SMS_IN, body or "(empty SMS)",
+                      data={"intent": "unhandled", "empty": not body})
     db.session.commit()
     return Inbound(message, None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import Staff, Ticket, TicketEvent, TicketStatus, utcnow
+from ..models import EventKind, Staff, Ticket, TicketEvent, TicketStatus, utcnow
 from ..tickets import add_event
 from . import access, audit
 from .queue import _status_clause, urgency_expression
@@ -99,7 +99,7 @@ def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
     fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
     add_event(
         fresh,
-        "claimed",
+        EventKind.CLAIMED,
         f"claimed by {staff.name}",
         data={"staff": staff.username, "via": via},
         actor=staff.username,
@@ -115,7 +115,7 @@ def _record_claim(ticket_id: int, code: str, staff_id: int, name: str, username:
     db.session.add(
         TicketEvent(
             ticket_id=ticket_id,
-            kind="claimed",
+            kind=EventKind.CLAIMED,
             message=f"claimed by {name}",
             data={"staff": username, "via": via},
             actor=username,
@@ -184,7 +184,7 @@ def release(ticket: Ticket, staff: Staff, *, via: str = "web") -> Ticket:
         ticket.status = TicketStatus.OPEN
     add_event(
         ticket,
-        "released",
+        EventKind.RELEASED,
         f"released by {staff.name}",
         data={"previous": previous, "via": via},
         actor=staff.username,
@@ -209,7 +209,7 @@ def reassign(ticket: Ticket, staff: Staff, to: Staff, *, via: str = "web") -> Ti
     ticket.status = TicketStatus.IN_PROGRESS
     add_event(
         ticket,
-        "reassigned",
+        EventKind.REASSIGNED,
         f"assigned to {to.name} by {staff.name}",
         data={"previous": previous, "to": to.username, "via": via},
         actor=staff.username,

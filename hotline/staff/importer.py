@@ -249,7 +249,6 @@ def _resident(row: dict[str, str], phone: str, villages: dict[str, Village]) -> 
         resident = Resident(phone=phone, language=row.get("language") or None)
         db.session.add(resident)
     resident.village_id = village.id
-    resident.village = village.name
     # Open requests nobody routed yet follow the resident to their village's team.
     for ticket in db.session.scalars(
         select(Ticket).where(

@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, update
 
 from .. import outbox, speech_models, tickets
 from ..extensions import db
-from ..models import Transcription, TranscriptionStatus, VoiceMessage, utcnow
+from ..models import EventKind, Transcription, TranscriptionStatus, VoiceMessage, utcnow
 from .download import DownloadFailed, DownloadRefused, NotYetAvailable, fetch, media_url
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def _finish(row: Transcription, status: Status, message: str, previous: str, **d
     row.error = None if status == Status.DONE else message
     row.finished_at = utcnow()
     if status == Status.DONE or status != previous:
-        tickets.add_event(row.ticket, f"transcription_{status}", message,
+        tickets.add_event(row.ticket, EventKind(f"transcription_{status}"), message,
                           data={"recording_sid": row.voice_message.recording_sid, **data})
     db.session.commit()
 
@@ -137,8 +137,9 @@ def transcribe(voice_message_id: int) -> str:
         raise  # already recorded as waiting; RQ retries the job
     except Exception as error:  # a bug or a crash in Vosk: say so on the request, let RQ record it
         db.session.rollback()
-        _finish(row, Status.FAILED, f"transcription failed: {error.__class__.__name__}: {error}",
-                previous)
+        detail = f"{error.__class__.__name__}: {error}"
+        _finish(row, Status.FAILED, f"transcription failed: {detail}", previous,
+                step="transcribe", error=detail)
         raise
 
 
@@ -154,11 +155,12 @@ def _transcribe(row: Transcription, previous: str) -> str:
     try:
         audio_path = _ensure_audio(row, message, data_dir)
     except (DownloadRefused, DownloadFailed) as error:
-        _finish(row, Status.FAILED, f"recording not downloaded: {error}", previous)
+        _finish(row, Status.FAILED, f"recording not downloaded: {error}", previous, step="download",
+                error=str(error))
         return str(error)
     except NotYetAvailable as error:
         _finish(row, Status.WAITING_FOR_AUDIO, f"recording not available yet, will retry: {error}",
-                previous)
+                previous, error=str(error))
         raise  # RQ retries the job later with its own backoff
 
     language = row.language or message.language or row.ticket.language \
@@ -173,7 +175,7 @@ def _transcribe(row: Transcription, previous: str) -> str:
     try:
         audio = decode(audio_path)
     except UnreadableAudio as error:
-        _finish(row, Status.UNREADABLE, f"voice message not transcribed: {error}", previous)
+        _finish(row, Status.UNREADABLE, f"voice message not transcribed: {error}", previous, error=str(error))
         return str(error)
 
     if not speech_models.is_loaded(model_info.path):
@@ -203,7 +205,7 @@ def _transcribe(row: Transcription, previous: str) -> str:
     else:
         summary = f"voice message transcribed (confidence {confidence:.2f})"
     _finish(row, Status.DONE, summary, previous, confidence=confidence, low_confidence=low,
-            model=model_info.name, seconds=row.audio_seconds)
+            empty=not result.text, model=model_info.name, seconds=row.audio_seconds)
     return summary
 
 
