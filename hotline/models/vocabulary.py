@@ -75,6 +75,10 @@ class Topic(StrEnum):
     OTHER = "other"
 
 
+def is_topic(value: object) -> bool:
+    return isinstance(value, str) and value in Topic._value2member_map_
+
+
 def known_topics() -> str:
     """The topics, for an error message: `vneid, civil_status, …`."""
     return ", ".join(Topic)
