@@ -6,6 +6,7 @@ with 400 (hotline.staff.forms), never a 500."""
 from __future__ import annotations
 
 from functools import wraps
+from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
@@ -54,7 +55,7 @@ def claim_error(error: claims.ClaimError):
     status = {"taken": 409, "closed": 409, "not_claimed": 409}.get(
         error.reason, 403 if error.reason in ("not_yours", "not_lead", "wrong_team") else 400
     )
-    body = {"error": error.reason, "message": str(error)}
+    body: dict[str, Any] = {"error": error.reason, "message": str(error)}
     if error.holder is not None:
         body["holder"] = {"username": error.holder.username, "name": error.holder.name}
     return jsonify(body), status
@@ -197,5 +198,5 @@ def outcome(code: str):
             "bad_outcome",
             "`outcome` must be resolved, no_answer, wrong_number, home_visit or transferred",
         )
-    ticket = db.session.get(Ticket, ticket.id)
+    ticket = db.session.get_one(Ticket, ticket.id)
     return jsonify(as_json(ticket))

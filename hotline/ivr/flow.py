@@ -146,9 +146,9 @@ def load_flow(path: Path | str) -> Flow:
 
 
 def _one_line(error: Exception) -> str:
-    mark = getattr(error, "problem_mark", None)
-    if mark is not None and getattr(error, "problem", None):
-        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
     return " ".join(str(error).split())
 
 

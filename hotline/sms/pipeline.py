@@ -173,7 +173,7 @@ def _decide_reply(
         message.no_reply_reason = NoReply.OPTED_OUT
     elif capped and _replies_last_hour(phone) >= int(current_app.config["SMS_REPLY_CAP_PER_HOUR"]):
         message.no_reply_reason = NoReply.REPLY_CAP
-    if message.no_reply_reason:
+    if message.no_reply_reason or phone is None:
         if message.ticket is not None:
             tickets.add_event(
                 message.ticket, EventKind.SMS_NOT_SENT, f"no reply: {message.no_reply_reason}",
@@ -205,12 +205,12 @@ def _decide_reply(
 
 def _replies_last_hour(phone: str) -> int:
     since = utcnow() - timedelta(hours=1)
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(SmsOutbound).where(
             SmsOutbound.phone == phone, SmsOutbound.kind.in_(("reply", "optout")),
             SmsOutbound.created_at >= since,
         )
-    )
+    ).scalar_one()
 
 
 class _Context:
@@ -290,9 +290,10 @@ class _Context:
         elif not is_valid_code(code):
             return self.say("sms_code_invalid", code=code)
         else:
-            ticket = tickets.get_by_code(code)
-            if ticket is None:
+            found = tickets.get_by_code(code)
+            if found is None:
                 return self.say("sms_status_unknown", code=code)
+            ticket = found
         when = ticket.updated_at or ticket.created_at
         return self.say("sms_status", code=ticket.code, state=self.state(ticket), date=_local_date(when))
 

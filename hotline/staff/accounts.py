@@ -76,9 +76,9 @@ def _recent_failures(username: str, ip: str | None) -> int:
     who = LoginFailure.username == username
     if ip:
         who = or_(who, LoginFailure.ip == ip)
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(LoginFailure).where(who, LoginFailure.created_at >= since)
-    )
+    ).scalar_one()
 
 
 def authenticate(username: str, password: str, ip: str | None) -> Staff:
@@ -92,7 +92,7 @@ def authenticate(username: str, password: str, ip: str | None) -> Staff:
         ok = staff is not None and staff.password_hash is not None and staff.active
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if not ok or staff is None or staff.password_hash is None:
         stale = utcnow() - timedelta(minutes=int(current_app.config["STAFF_LOGIN_WINDOW_MINUTES"]))
         db.session.execute(delete(LoginFailure).where(LoginFailure.created_at < stale))
         db.session.add(LoginFailure(username=username[:64], ip=ip))

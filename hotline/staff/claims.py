@@ -10,8 +10,9 @@ different requests to people who press it together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from ..extensions import db
 from ..models import EventKind, Staff, Ticket, TicketEvent, TicketStatus, utcnow
@@ -57,7 +58,7 @@ def _conditional_claim(ticket_id: int, staff: Staff) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return cast(CursorResult, result).rowcount == 1  # an UPDATE's result: a cursor's
 
 
 def _locked_claim(ticket_id: int, staff: Staff) -> bool:
@@ -89,14 +90,14 @@ def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
     if not won:
         db.session.commit()
         fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
-        if not _open(fresh):
+        if fresh is None or not _open(fresh):  # closed, or erased (Decree 13) meanwhile
             raise ClaimError("closed", "request is closed")
         if fresh.assignee_id == staff.id:
             return ClaimResult(fresh, already_yours=True)
         holder = fresh.assignee
         name = holder.name if holder else "someone else"
         raise ClaimError("taken", f"already claimed by {name}", holder=holder)
-    fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
+    fresh = db.session.get_one(Ticket, ticket_id, populate_existing=True)
     add_event(
         fresh,
         EventKind.CLAIMED,

@@ -107,7 +107,7 @@ def queue_page(staff: Staff, filters: QueueFilters, page_size: int = PAGE_SIZE) 
     if filters.channel:
         conditions.append(Ticket.channel == filters.channel)
 
-    total = db.session.scalar(select(func.count()).select_from(Ticket).where(*conditions))
+    total = db.session.execute(select(func.count()).select_from(Ticket).where(*conditions)).scalar_one()
     pages = max((total + page_size - 1) // page_size, 1)
     page = min(filters.page, pages)
     urgency = urgency_expression().label("urgency")

@@ -14,9 +14,10 @@ import re
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from .. import outbox, speech_models, tickets
 from ..extensions import db
@@ -97,12 +98,13 @@ def _claim(row: Transcription) -> bool:
     free = [Transcription.status != Status.RUNNING, Transcription.started_at < now - STALE_AFTER]
     if job is not None:
         free.append(Transcription.job_id == job)
-    claimed = db.session.execute(
+    result = db.session.execute(
         update(Transcription)
         .where(Transcription.id == row.id, Transcription.status != Status.DONE, or_(*free))
         .values(status=Status.RUNNING, started_at=now, job_id=job)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = cast(CursorResult, result).rowcount  # an UPDATE's result: a cursor's
     db.session.commit()
     db.session.refresh(row)
     return claimed == 1
