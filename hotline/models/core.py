@@ -3,51 +3,23 @@ their timeline, and the outbox that carries work to the queue."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
-from .base import Model
-
-if TYPE_CHECKING:
-    from .staff import Staff, Team, Village
-
-
-def utcnow() -> datetime:
-    """Now, from the hotline's one injectable clock (hotline.clock)."""
-    return clock.now()
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC on both SQLite (which forgets the zone) and PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime: use hotline.models.utcnow()")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+from .base import Model, UTCDateTime, utcnow
+from .org import Staff, Team, Village
 
 
 class Channel(StrEnum):
