@@ -73,6 +73,26 @@ def test_add_event_takes_only_an_event_kind(app, world):
     assert event.kind == "note"  # the value stored rows already hold
 
 
+def test_a_recording_still_in_progress_writes_no_line_and_a_lost_one_writes_its_kind(app, world, twilio):
+    """Twilio's recording statuses map onto kinds; `in-progress` is no loss and no kind."""
+    from hotline.ivr.call_status import callback_for_unfinished_call
+    from hotline.models import Call
+
+    world.resident("+84912000444", world.village_a)
+    call = Call(call_sid="CA" + "4" * 32, phone="+84912000444", status="completed")
+    db.session.add(call)
+    callback_for_unfinished_call(call, "dropped_call")
+    db.session.commit()
+    code = call.ticket.code
+    for status in ("in-progress", "failed"):
+        params = {"CallSid": "CA" + "4" * 32, "RecordingSid": "RE" + "5" * 32, "RecordingStatus": status}
+        response = twilio.post("/twilio/recording", params)
+        assert response.status_code == 204
+    db.session.remove()
+    ticket = db.session.scalar(select(Ticket).where(Ticket.code == code))
+    assert [e.kind for e in ticket.events] == ["created", "recording_failed"]
+
+
 def test_stored_kinds_are_still_members():
     """Values equal the strings stored before the enum: every kind the timeline knew."""
     assert {k.value for k in EventKind} >= {
