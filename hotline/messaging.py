@@ -244,7 +244,7 @@ def set_opted_out(phone: str, opted_out: bool) -> None:
 def deliver(phone: str | None, body: str, key: str, *, honour_opt_out: bool = True):
     """Send through the provider: (kind, message, data) for the timeline; raises when retryable.
 
-    The data says what the sentence says (a `reason` code, the provider's `error`): the
+    The data says what the sentence says (a `reason` code, the refusal's `detail`): the
     dashboard renders the line from it (hotline.staff.timeline)."""
     data: dict[str, Any] = {"key": key, "to": phone, "body": body}
     if phone is None:
@@ -257,7 +257,8 @@ def deliver(phone: str | None, body: str, key: str, *, honour_opt_out: bool = Tr
     try:
         sent = provider.send(phone, body, key)
     except RefusedSendError as error:
-        data.update(provider=provider.name, **error.data, error=str(error))
+        data.update(provider=provider.name, **error.data)
+        data["detail"] = str(error)
         return "sms_failed", f"not sent: {error}", data
     data.update(provider=sent.provider, sid=sent.provider_id, status=sent.status)
     return "sms_sent", f"SMS sent through {provider.label} ({sent.status})", data

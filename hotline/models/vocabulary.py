@@ -41,7 +41,7 @@ class EventKind(StrEnum):
     RECORDING_FAILED = "recording_failed"
     RECORDING_ABSENT = "recording_absent"
     TRANSCRIPTION_DONE = "transcription_done"
-    TRANSCRIPTION_FAILED = "transcription_failed"  # data: {"step": "download" | "transcribe", "error"}
+    TRANSCRIPTION_FAILED = "transcription_failed"  # data: {"step": "download" | "transcribe", "detail"}
     TRANSCRIPTION_NO_MODEL = "transcription_no_model"
     TRANSCRIPTION_WAITING_FOR_AUDIO = "transcription_waiting_for_audio"
     TRANSCRIPTION_UNREADABLE_AUDIO = "transcription_unreadable_audio"
@@ -49,7 +49,7 @@ class EventKind(StrEnum):
     SMS_IN = "sms_in"
     SMS_SENT = "sms_sent"
     SMS_NOT_SENT = "sms_not_sent"  # data: {"reason": ...} or, for a reply, {"no_reply": ...}
-    SMS_FAILED = "sms_failed"  # data: {"error"} or, the provider's later word, {"status"}
+    SMS_FAILED = "sms_failed"  # data: {"detail"} or, the provider's later word, {"status"}
     SMS_DELIVERED = "sms_delivered"
     # SMS to a volunteer.
     STAFF_SMS_SENT = "staff_sms_sent"

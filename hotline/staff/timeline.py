@@ -140,7 +140,7 @@ def _sms_not_sent(event, data, names):
 def _sms_failed(event, data, names):
     if "provider_id" in data:  # the provider's later word
         return _("SMS not delivered (%(status)s)", status=data["status"])
-    return _("not sent: %(detail)s", detail=data["error"])
+    return _("not sent: %(detail)s", detail=data["detail"])
 
 
 @renders(EventKind.SMS_DELIVERED)
@@ -257,7 +257,7 @@ def _staff_sms_not_sent(event, data, names):
 
 @renders(EventKind.STAFF_SMS_FAILED)
 def _staff_sms_failed(event, data, names):
-    return _("volunteer not texted: %(detail)s", detail=data["error"])
+    return _("volunteer not texted: %(detail)s", detail=data["detail"])
 
 
 @renders(EventKind.DROPPED_CALL)
@@ -304,25 +304,25 @@ def _transcription_no_model(event, data, names):
 @renders(EventKind.TRANSCRIPTION_FAILED)
 def _transcription_failed(event, data, names):
     if data["step"] == "download":
-        return _("recording not downloaded: %(detail)s", detail=data["error"])
-    return _("transcription failed: %(detail)s", detail=data["error"])
+        return _("recording not downloaded: %(detail)s", detail=data["detail"])
+    return _("transcription failed: %(detail)s", detail=data["detail"])
 
 
 @renders(EventKind.TRANSCRIPTION_WAITING_FOR_AUDIO)
 def _transcription_waiting(event, data, names):
-    return _("recording not available yet, will retry: %(detail)s", detail=data["error"])
+    return _("recording not available yet, will retry: %(detail)s", detail=data["detail"])
 
 
 @renders(EventKind.TRANSCRIPTION_UNREADABLE_AUDIO)
 def _transcription_unreadable(event, data, names):
-    return _("voice message not transcribed: %(detail)s", detail=data["error"])
+    return _("voice message not transcribed: %(detail)s", detail=data["detail"])
 
 
 def line(event: TicketEvent, names: Lookups) -> str:
     """The event in the current locale; the stored sentence when it cannot be rendered."""
-    try:
-        render = RENDERERS[EventKind(event.kind)]
-    except ValueError:
+    known = EventKind._value2member_map_.get(event.kind)
+    render = RENDERERS.get(known) if isinstance(known, EventKind) else None
+    if render is None:
         return event.message or ""  # a kind this version does not know
     try:
         return render(event, event.data or {}, names)

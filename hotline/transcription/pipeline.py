@@ -141,7 +141,7 @@ def transcribe(voice_message_id: int) -> str:
         db.session.rollback()
         detail = f"{error.__class__.__name__}: {error}"
         _finish(row, Status.FAILED, f"transcription failed: {detail}", previous,
-                step="transcribe", error=detail)
+                step="transcribe", detail=detail)
         raise
 
 
@@ -158,11 +158,11 @@ def _transcribe(row: Transcription, previous: str) -> str:
         audio_path = _ensure_audio(row, message, data_dir)
     except (DownloadRefused, DownloadFailed) as error:
         _finish(row, Status.FAILED, f"recording not downloaded: {error}", previous, step="download",
-                error=str(error))
+                detail=str(error))
         return str(error)
     except NotYetAvailable as error:
         _finish(row, Status.WAITING_FOR_AUDIO, f"recording not available yet, will retry: {error}",
-                previous, error=str(error))
+                previous, detail=str(error))
         raise  # RQ retries the job later with its own backoff
 
     language = row.language or message.language or row.ticket.language \
@@ -177,7 +177,8 @@ def _transcribe(row: Transcription, previous: str) -> str:
     try:
         audio = decode(audio_path)
     except UnreadableAudio as error:
-        _finish(row, Status.UNREADABLE, f"voice message not transcribed: {error}", previous, error=str(error))
+        _finish(row, Status.UNREADABLE, f"voice message not transcribed: {error}", previous,
+                detail=str(error))
         return str(error)
 
     if not speech_models.is_loaded(model_info.path):

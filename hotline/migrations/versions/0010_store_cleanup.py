@@ -139,7 +139,7 @@ def _link_residents_to_villages(connection):
 # --- 3. timeline data ------------------------------------------------------------------
 
 #: kind → [(stored sentence or prefix, is_prefix, data it stands for)]. A prefix's detail
-#: (the rest of the sentence) goes under the data's "error" key.
+#: (the rest of the sentence) goes under the data's "detail" key.
 SENTENCES = {
     'sms_not_sent': [
         ('not sent: no caller number', False, {'reason': 'no_number'}),
@@ -187,7 +187,7 @@ def backfill(kind, message, data):
         return None  # the provider's later word: its status is in the data already
     for sentence, is_prefix, adds in SENTENCES.get(kind, ()):
         if is_prefix and message.startswith(sentence):
-            added = {**adds, 'error': message[len(sentence):]}
+            added = {**adds, 'detail': message[len(sentence):]}
         elif not is_prefix and message == sentence:
             added = adds
         else:
