@@ -72,6 +72,8 @@ def up(port: int, host: str, web_workers: int) -> None:
 
         def start_redis() -> subprocess.Popen:
             embedded.start(process_group=0, preexec_fn=end_with_parent)  # the same port on every restart
+            if embedded.process is None:
+                raise RuntimeError("redis-server did not start")
             return embedded.process
 
         children.append(Child("redis", start_redis, last=True))

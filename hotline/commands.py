@@ -61,7 +61,9 @@ def worker(queues: tuple[str, ...], burst: bool, with_scheduler: bool) -> None:
     """Run an RQ worker inside the app (the app is built once, before RQ forks)."""
     from workers.main import run_worker
 
-    run_worker(current_app._get_current_object(), queues, burst=burst, with_scheduler=with_scheduler)
+    # Flask types the proxy as the app itself; the real app object is what RQ's fork must keep.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_worker(app, queues, burst=burst, with_scheduler=with_scheduler)
 
 
 @click.command()

@@ -54,7 +54,7 @@ class _KeysOnce:
     def construct_mapping(self, node, deep=False):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[attr-defined]
+            key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if key in seen:
                 # A mapping with a `type` is a flow node: say "node", as the flow checker does.
@@ -63,7 +63,7 @@ class _KeysOnce:
                 ) else "key"
                 raise DuplicateKey(f'{what} "{key}" defined twice (lines {seen[key]} and {line})')
             seen[key] = line
-        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+        return super().construct_mapping(node, deep=deep)
 
 
 class DataLoader(_KeysOnce, yaml.SafeLoader):
@@ -147,9 +147,9 @@ def display(path: Path | str) -> str:
 
 def one_line(error: Exception) -> str:
     """A YAML error as `line 10, column 10: expected ',' or '}', but got ':'`."""
-    mark = getattr(error, "problem_mark", None)
-    if mark is not None and getattr(error, "problem", None):
-        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
     if isinstance(error, OSError) and error.strerror:
         return error.strerror.lower()
     return " ".join(str(error).split())
@@ -334,10 +334,11 @@ def schema_problems(data: Any, schema: dict[str, Any], where: str) -> list[str]:
 
 
 def _name_problem(error: jsonschema.ValidationError) -> str:
-    if error.validator == "enum":
-        return f"unknown name (known: {', '.join(error.validator_value)})"
-    if error.validator == "pattern":
-        return f"not a name like {error.schema.get('like', error.validator_value)}"
+    rule = error.validator_value
+    if error.validator == "enum" and isinstance(rule, list):
+        return f"unknown name (known: {', '.join(map(str, rule))})"
+    if error.validator == "pattern" and isinstance(error.schema, Mapping):
+        return f"not a name like {error.schema.get('like', rule)}"
     return error.message
 
 

@@ -30,7 +30,8 @@ def official_numbers() -> dict[str, str]:
 
 def check(data: dict[str, Any], where: str, region: str) -> list[str]:
     """Each number is a real phone number, listed once."""
-    problems, seen = [], {}
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     for index, entry in enumerate(data.get("numbers") or []):
         number = to_e164(entry["number"], region)
         here = f"{where} › numbers › {index} › number"

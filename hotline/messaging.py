@@ -31,7 +31,7 @@ from twilio.rest import Client
 from . import data_files, tickets
 from .data_files import DEFAULT_LANGUAGE, localized
 from .extensions import db
-from .models import SmsOptOut, SmsOutbound, Ticket, utcnow
+from .models import EventKind, SmsOptOut, SmsOutbound, Ticket, utcnow
 from .sms.text import cut_to, segment_limit, to_gsm7
 
 SMS_OUTCOME_KINDS = ("sms_sent", "sms_not_sent", "sms_failed")
@@ -245,19 +245,23 @@ def set_opted_out(phone: str, opted_out: bool) -> None:
 
 
 def deliver(phone: str | None, body: str, key: str, *, honour_opt_out: bool = True):
-    """Send through the provider: (kind, message, data) for the timeline; raises when retryable."""
+    """Send through the provider: (kind, message, data) for the timeline; raises when retryable.
+
+    The data says what the sentence says (a `reason` code, the refusal's `detail`): the
+    dashboard renders the line from it (hotline.staff.timeline)."""
     data: dict[str, Any] = {"key": key, "to": phone, "body": body}
     if phone is None:
-        return "sms_not_sent", "not sent: no caller number", data
+        return "sms_not_sent", "not sent: no caller number", {**data, "reason": "no_number"}
     if honour_opt_out and is_opted_out(phone):
-        return "sms_not_sent", "not sent: the resident opted out (STOP)", data
+        return "sms_not_sent", "not sent: the resident opted out (STOP)", {**data, "reason": "opted_out"}
     provider = current_provider()
     if provider is None:
-        return "sms_not_sent", "not sent: no provider configured", data
+        return "sms_not_sent", "not sent: no provider configured", {**data, "reason": "no_provider"}
     try:
         sent = provider.send(phone, body, key)
     except RefusedSendError as error:
         data.update(provider=provider.name, **error.data)
+        data["detail"] = str(error)
         return "sms_failed", f"not sent: {error}", data
     data.update(provider=sent.provider, sid=sent.provider_id, status=sent.status)
     return "sms_sent", f"SMS sent through {provider.label} ({sent.status})", data
@@ -284,7 +288,7 @@ def send_ticket_sms(ticket_id: int, template: str, key: str, **values: str) -> s
     body = render_sms(template, ticket.language, **{**values, "code": ticket.code})
     kind, message, data = deliver(ticket.phone, body, f"ticket-{ticket.id}-{key}")
     data["key"] = key
-    tickets.add_event(ticket, kind, message, data=data)
+    tickets.add_event(ticket, EventKind(kind), message, data=data)
     return kind
 
 
@@ -331,7 +335,7 @@ def send_outbound(outbound_id: int) -> str:
     if kind == "sms_sent":
         row.sent_at = utcnow()
     if row.ticket is not None:
-        tickets.add_event(row.ticket, kind, message, data={**data, "sms_id": row.id})
+        tickets.add_event(row.ticket, EventKind(kind), message, data={**data, "sms_id": row.id})
     return kind
 
 
@@ -356,7 +360,7 @@ def record_delivery_status(provider: str, provider_id: str, status: str) -> bool
         row.status = "delivered" if status.lower() == "delivered" else "failed"
     if final and row.ticket is not None:
         tickets.add_event(
-            row.ticket, f"sms_{row.status}", f"SMS {status.lower()} ({provider})",
+            row.ticket, EventKind(f"sms_{row.status}"), f"SMS {status.lower()} ({provider})",
             data={"sms_id": row.id, "provider_id": provider_id, "status": status},
         )
     return True

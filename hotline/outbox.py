@@ -28,7 +28,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -124,7 +124,8 @@ STATES = {
 
 
 def pending_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(_is_pending()))
+    query = select(func.count()).select_from(OutboxMessage).where(_is_pending())
+    return db.session.execute(query).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def summary(now: datetime | None = None) -> Summary:
         return count, (max(0.0, (now - oldest).total_seconds()) if oldest is not None else None)
 
     def count(where) -> int:
-        return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(where))
+        return db.session.execute(select(func.count()).select_from(OutboxMessage).where(where)).scalar_one()
 
     pending, pending_age = count_and_oldest(_is_pending(), OutboxMessage.created_at)
     unfinished, unfinished_age = count_and_oldest(_is_unfinished(), OutboxMessage.relayed_at)
@@ -280,6 +281,14 @@ def _ids_rq_holds(redis, queue_name: str) -> set[str]:
     return ids
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+
+
+@overload
+def as_utc(moment: datetime | None) -> datetime | None: ...
+
+
 def as_utc(moment: datetime | None) -> datetime | None:
     """RQ's timestamps are UTC; older RQ versions leave them naive."""
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
@@ -325,11 +334,11 @@ def reconcile(redis, *, now: datetime | None = None, grace: float | None = None,
         held: dict[str, set[str]] = {}
         for row, job in zip(rows, jobs, strict=True):
             status = job.get_status(refresh=False) if job is not None else None
-            if status == JobStatus.FINISHED:
+            if job is not None and status == JobStatus.FINISHED:
                 row.finished_at = as_utc(job.ended_at) or now
                 done.finished += 1
                 continue
-            if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            if job is not None and status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
                 row.failed_at = as_utc(job.ended_at) or now
                 row.last_error = _failure_reason(job, status.value)[:500]
                 done.failed += 1

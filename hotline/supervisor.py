@@ -34,6 +34,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
 
 import psutil
 
@@ -131,7 +133,7 @@ class Supervisor:
         self.tick = tick
         self.adopt_orphans = adopt_orphans
         self.stop_reason: str | None = None
-        self._previous_sigterm = None
+        self._previous_sigterm: Callable[[int, FrameType | None], Any] | int | None = None
 
     # --- the context: signals in, everything stopped on the way out ---------------------
 
@@ -163,7 +165,7 @@ class Supervisor:
 
     def pid(self, name: str) -> int | None:
         child = self.children[name]
-        return child.process.pid if child.running else None
+        return child.process.pid if child.process is not None and child.running else None
 
     def request_stop(self, reason: str) -> None:
         """Make `run` return `reason` at its next look (for callers other than a signal)."""
@@ -277,17 +279,17 @@ class Supervisor:
                 signal.signal(sig, handler)
 
     def _stop_group(self, children: list[Child]) -> None:
-        running = [c for c in children if c.running]
-        for child in running:
-            self._end_group(child.process.pid, signal.SIGTERM)
+        running = [(c, c.process) for c in children if c.process is not None and c.running]
+        for _, process in running:
+            self._end_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
-        while any(c.running for c in running) and time.monotonic() < deadline:
+        while any(c.running for c, _ in running) and time.monotonic() < deadline:
             time.sleep(0.05)
-        for child in running:
+        for child, process in running:
             if child.running:
                 self.say(f"{child.name} did not stop within {self.stop_timeout:g} s; killing it")
-            self._end_group(child.process.pid, signal.SIGKILL)
-            child.process.wait()
+            self._end_group(process.pid, signal.SIGKILL)
+            process.wait()
             child.process = None
         for child in children:
             child.restart_at = None

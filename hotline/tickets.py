@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 
 from . import codes
 from .extensions import db
-from .models import Resident, Ticket, TicketEvent, TicketStatus, utcnow
+from .models import EventKind, Resident, Ticket, TicketEvent, TicketStatus, utcnow
 
 #: Random codes tried at one length before codes grow by a digit.
 CODE_TRIES_PER_LENGTH = 8
@@ -86,18 +86,23 @@ def create_ticket(
     message = f"request created ({reason}) via {channel}"
     if phone is None:
         message += "; no caller number: cannot call back"
-    add_event(ticket, "created", message, data=event_data, actor=actor)
+    add_event(ticket, EventKind.CREATED, message, data=event_data, actor=actor)
     return ticket
 
 
 def add_event(
     ticket: Ticket,
-    kind: str,
+    kind: EventKind,
     message: str | None = None,
     *,
     data: dict[str, Any] | None = None,
     actor: str = "system",
 ) -> TicketEvent:
+    """Append a timeline line. `message` is the English sentence the CLI, the API and logs
+    read; the dashboard renders the line from `kind` and `data` (hotline.staff.timeline), so
+    `data` carries whatever tells one sentence of a kind from another."""
+    if not isinstance(kind, EventKind):
+        raise TypeError(f"timeline kind {kind!r} is not an EventKind: add it to hotline.models.EventKind")
     event = TicketEvent(kind=kind, message=message, data=data, actor=actor, created_at=utcnow())
     ticket.events.append(event)
     ticket.updated_at = utcnow()

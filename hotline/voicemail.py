@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from . import tickets
 from .extensions import db
-from .models import Call, Channel, Ticket, TicketReason, VoiceMessage
+from .models import Call, Channel, EventKind, Ticket, TicketReason, VoiceMessage
 from .phones import to_e164
 from .transcription.pipeline import queue_transcription
 
@@ -70,7 +70,7 @@ def record_voice_message(
     )
     db.session.add(message)
     tickets.add_event(
-        ticket, "voice_message", "voice message recorded",
+        ticket, EventKind.VOICE_MESSAGE, "voice message recorded",
         data={"recording_sid": recording_sid, "duration": duration},
     )
     db.session.flush()
@@ -99,7 +99,9 @@ def recording_status(
     if call is None or call.ticket is None:
         current_app.logger.info("recording %s %s for an unknown call", recording_sid, status)
         return None
-    kind = f"recording_{status}"
+    kind = {"failed": EventKind.RECORDING_FAILED, "absent": EventKind.RECORDING_ABSENT}.get(status)
+    if kind is None:  # in-progress: nothing is lost yet
+        return call.ticket
     already = any(
         e.kind == kind and (e.data or {}).get("recording_sid") == recording_sid for e in call.ticket.events
     )

@@ -85,7 +85,7 @@ def signed_string(form: Any) -> str:
     """The parameters as Twilio's signature covers them: sorted names, each followed by its
     sorted values, nothing in between (twilio.request_validator.compute_signature)."""
     getlist = getattr(form, "getlist", None)
-    parts = []
+    parts: list[str] = []
     for name in sorted(set(form)):
         values = getlist(name) if getlist else [form[name]]
         parts.extend(name + value for value in sorted(set(values)))

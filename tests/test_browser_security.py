@@ -15,9 +15,8 @@ from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.ivr.call_status import callback_for_unfinished_call
-from hotline.models import Call, Ticket, Transcription
+from hotline.models import Call, Ticket, TicketEvent, Transcription
 from hotline.staff.headers import CONTENT_SECURITY_POLICY
-from hotline.tickets import add_event
 from hotline.voicemail import record_voice_message
 from tests.browser_fixtures import *  # noqa: F403  (fixtures)
 from tests.browser_fixtures import needs_chromium, page_for
@@ -97,8 +96,9 @@ def test_stored_markup_stays_text_in_chromium(world, twilio, server, browser):
     assert response.status_code == 204  # refused at the edge (a status Twilio never sends)…
     ticket = db.session.scalar(select(Ticket).where(Ticket.code == code))
     ticket.topic = MARKUP
-    add_event(ticket, f"recording_{MARKUP}", "a recording", actor="system")  # …older rows hold one
-    add_event(ticket, "%(boom)s", "a line", actor="system")
+    # …older rows hold one (add_event takes only an EventKind now)
+    ticket.events.append(TicketEvent(kind=f"recording_{MARKUP}", message="a recording", actor="system"))
+    ticket.events.append(TicketEvent(kind="%(boom)s", message="a line", actor="system"))
     db.session.commit()
 
     page, watch = open_as(browser, server, "thu")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.extensions import db
-from hotline.models import AuditEntry, Staff, Ticket
+from hotline.models import AuditEntry, EventKind, Staff, Ticket, TicketEvent
 from hotline.staff import claims
 from hotline.staff.queue import QueueFilters, queue_page
 from hotline.tickets import add_event
@@ -111,9 +111,12 @@ def test_release_and_reassign(world, login):
 
 def test_the_request_page_shows_the_whole_timeline(world, login):
     ticket = world.ticket(world.village_a)
-    add_event(ticket, "call_step", "pressed 1", data={"digits": "1"})
-    add_event(ticket, "transcribed", "xin chào tôi cần làm căn cước", data={"confidence": 0.83})
-    add_event(ticket, "sms_sent", "SMS sent", data={"body": "Xa da nhan yeu cau"})
+    # Kinds older versions wrote (add_event takes only an EventKind now): stored rows.
+    ticket.events.append(TicketEvent(kind="call_step", message="pressed 1", data={"digits": "1"}))
+    ticket.events.append(
+        TicketEvent(kind="transcribed", message="xin chào tôi cần làm căn cước", data={"confidence": 0.83})
+    )
+    add_event(ticket, EventKind.SMS_SENT, "SMS sent", data={"body": "Xa da nhan yeu cau"})
     db.session.commit()
     lan = login("lan")
     lan.post(f"/staff/t/{ticket.code}/note", data={"text": "Bà cụ nghe kém, nói to"})

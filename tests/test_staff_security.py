@@ -28,6 +28,7 @@ from hotline.models import (
     Staff,
     Team,
     Ticket,
+    TicketEvent,
     TicketReason,
     TicketStatus,
     TranscriptionStatus,
@@ -36,7 +37,7 @@ from hotline.staff import accounts, labels
 from hotline.staff.headers import CONTENT_SECURITY_POLICY
 from hotline.staff.queue import STATUS_FILTERS
 from hotline.staff.reports import DIMENSIONS, PERIODS
-from hotline.tickets import add_event, create_ticket
+from hotline.tickets import create_ticket
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 from tests.staff_fixtures import PASSWORD, csrf_from, fresh_request_globals
 
@@ -77,7 +78,7 @@ def test_a_signed_recording_status_carrying_markup_shows_escaped(world, twilio, 
     assert not any(MARKUP in e.kind or FORMAT in e.kind for e in ticket.events)
     # …and rows that hold such a kind anyway (older versions stored them) still show escaped.
     for status in (MARKUP, FORMAT):
-        add_event(ticket, f"recording_{status}", "a recording", actor="system")
+        ticket.events.append(TicketEvent(kind=f"recording_{status}", message="a recording", actor="system"))
     db.session.commit()
 
     response = login("thu").get(f"/staff/t/{code}")
@@ -91,8 +92,8 @@ def test_a_signed_recording_status_carrying_markup_shows_escaped(world, twilio, 
 def test_stored_keys_carrying_markup_show_escaped_on_every_page(world, login):
     ticket = world.ticket(world.village_a, topic=MARKUP + FORMAT, reason=MARKUP)
     ticket.channel = "<i>" + FORMAT + "</i>"
-    add_event(ticket, MARKUP, "a line", actor="system")
-    add_event(ticket, FORMAT, "another line", actor="system")
+    ticket.events.append(TicketEvent(kind=MARKUP, message="a line", actor="system"))  # stored rows
+    ticket.events.append(TicketEvent(kind=FORMAT, message="another line", actor="system"))
     db.session.commit()
     code = ticket.code
     lead = login("thu")

@@ -212,7 +212,7 @@ def _release_dead_scheduler_lock(queue_name: str, redis: Redis, host: str) -> No
     holder = redis.get(key)
     if holder is None:
         return
-    name = holder.decode()
+    name = holder.decode() if isinstance(holder, bytes) else str(holder)
     try:
         scheduler = RQScheduler.fetch(name, redis)
     except SchedulerNotFound:

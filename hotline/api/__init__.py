@@ -7,6 +7,7 @@ work (`@one_call`): committed when the view returns, rolled back with any error.
 from __future__ import annotations
 
 from functools import wraps
+from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
@@ -59,7 +60,7 @@ def claim_error(error: claims.ClaimError):
     status = {"taken": 409, "closed": 409, "not_claimed": 409}.get(
         error.reason, 403 if error.reason in ("not_yours", "not_lead", "wrong_team") else 400
     )
-    body = {"error": error.reason, "message": str(error)}
+    body: dict[str, Any] = {"error": error.reason, "message": str(error)}
     if error.holder is not None:
         body["holder"] = {"username": error.holder.username, "name": error.holder.name}
     return jsonify(body), status

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from .. import tickets
 from ..extensions import db
-from ..models import Call, Channel, Resident, TicketReason, utcnow
+from ..models import Call, Channel, EventKind, Resident, TicketReason, utcnow
 from ..phones import to_e164
 
 FINAL_CALL_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
@@ -87,7 +87,9 @@ def callback_for_unfinished_call(call: Call, reason: str) -> None:
     data = {"call_sid": call.call_sid, "status": call.status}
     ticket = tickets.open_ticket_for(call.phone)
     if ticket is not None:
-        tickets.add_event(ticket, reason, f"{reason.replace('_', ' ')} from the same number", data=data)
+        tickets.add_event(
+            ticket, EventKind(reason), f"{reason.replace('_', ' ')} from the same number", data=data
+        )
     else:
         ticket = tickets.create_ticket(
             phone=call.phone, channel=Channel.VOICE, reason=reason, language=call.language, event_data=data

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
 
@@ -50,7 +50,7 @@ class CallContext:
     #: waits for the disk. Steps that only move through menus need not (see steps.write_step).
     durable: bool = False
     #: The caller's open request as read with the call (False: not read yet).
-    open_request: RequestSummary | None | bool = False
+    open_request: RequestSummary | None | Literal[False] = False  # False: not read yet
 
     @property
     def language(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ..models.vocabulary import is_topic, known_topics
 from . import nodes  # noqa: F401  (registers the built-in node types)
 from .definition import Flow, FlowError
 from .registry import INFORMATION, NODE_TYPES
@@ -145,9 +146,9 @@ def load_flow(path: Path | str) -> Flow:
 
 
 def _one_line(error: Exception) -> str:
-    mark = getattr(error, "problem_mark", None)
-    if mark is not None and getattr(error, "problem", None):
-        return f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    mark, problem = getattr(error, "problem_mark", None), getattr(error, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
     return " ".join(str(error).split())
 
 
@@ -196,10 +197,23 @@ def check_flow(flow: Flow, node_types: dict[str, Any], where: str) -> list[str]:
             for language in flow.languages:
                 if prompt not in flow.prompts.get(language, {}):
                     problems.append(f'{here}: prompt "{prompt}" has no {language} text')
+        problems.extend(f"{here} › {problem}" for problem in _unknown_topics(node))
         problems.extend(f"{here} › {problem}" for problem in node_type.check(node, flow))
     if not problems:
         problems.extend(prove_no_dead_ends(flow, node_types, where))
     return problems
+
+
+def _unknown_topics(node: dict[str, Any]) -> list[str]:
+    """A topic a node sets (its own, or a menu option's) must be one of hotline.models.Topic,
+    the list SMS, the dashboard and the reports share."""
+    found = [("topic", node["topic"])] if "topic" in node else []
+    options = node.get("options")
+    if isinstance(options, dict):
+        found += [(f"option {key}", option["topic"]) for key, option in options.items()
+                  if isinstance(option, dict) and "topic" in option]
+    return [f'{place}: unknown topic "{value}" (known: {known_topics()})'
+            for place, value in found if not is_topic(value)]
 
 
 NO_OUTCOME = "without a request, a person, a voice message or information"

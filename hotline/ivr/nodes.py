@@ -30,6 +30,7 @@ from .registry import (
 if TYPE_CHECKING:
     from .context import CallContext
     from .definition import Flow
+    from .instructions import Spoken
 
 __all__ = ["NODE_TYPES", "NodeType", "Edge", "Turn"]
 
@@ -147,7 +148,7 @@ class Say(NodeType):
         return [Edge("next", node["next"], INFORMATION if node.get("information") else None)]
 
     def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
-        said = [ctx.prompt(node["prompt"])]
+        said: list[Spoken] = [ctx.prompt(node["prompt"])]
         if node.get("read_code"):
             said.extend(ctx.read_code())
         if node.get("information"):

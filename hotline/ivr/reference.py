@@ -21,7 +21,10 @@ END = "<!-- reference:end -->"
 
 def _text_and_examples(doc: str) -> tuple[list[str], list[str]]:
     """A docstring's prose paragraphs and its indented examples, in order."""
-    prose, examples, current, in_example = [], [], [], False
+    prose: list[str] = []
+    examples: list[str] = []
+    current: list[str] = []
+    in_example = False
     # Class docstrings: prose at the class body's indentation (4), examples deeper (8).
     lines = [line.removeprefix("    ") for line in doc.splitlines()]
     for line in lines + [""]:

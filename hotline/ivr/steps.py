@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, insert, select, update
+from sqlalchemy import Insert, String, Update, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -119,7 +119,9 @@ def _remember_language(dialect: Any) -> Any:
         index_elements=[RESIDENTS.c.phone], set_={"language": upsert.excluded.language})
 
 
-CALLS, STEPS, RESIDENTS, TICKETS = Call.__table__, CallStep.__table__, Resident.__table__, Ticket.__table__
+CALLS, STEPS, RESIDENTS, TICKETS = (  # as Tables (a model's __table__ is typed as any FromClause)
+    db.metadata.tables[model.__tablename__] for model in (Call, CallStep, Resident, Ticket)
+)
 CALL_STATE_COLUMNS = ("call_sid", "from_number", "phone", "to_number", "language", "ticket_id", "outcome")
 STEP_COLUMNS = ("call_id", "seq", "node", "digits", "twiml", "created_at")
 #: Built once: the hot path only binds values (SQLAlchemy's compiled cache does the rest).
@@ -142,6 +144,7 @@ def _write_in_one_statement(new_call: bool, changed: frozenset[str], remember_la
     def bound(table: Any, name: str, prefix: str = "") -> Any:
         return bindparam(prefix + name, type_=table.c[name].type)
 
+    call: Insert | Update | None
     if new_call:
         columns = (*CALL_STATE_COLUMNS, "status", "started_at")
         call = insert(CALLS).values({name: bound(CALLS, name, "call_") for name in columns})

@@ -14,6 +14,7 @@ from .core import (  # noqa: F401
     VoiceMessage,
     utcnow,
 )
+from .org import Role, Staff, Team, Village  # noqa: F401, E402
 from .sms import SmsMessage, SmsOptOut, SmsOutbound  # noqa: F401,E402
 from .speech import Transcription, TranscriptionStatus  # noqa: F401, E402
 from .staff import (  # noqa: F401, E402
@@ -22,9 +23,6 @@ from .staff import (  # noqa: F401, E402
     LoginFailure,
     OfficeHours,
     Outcome,
-    Role,
     RosterShift,
-    Staff,
-    Team,
-    Village,
 )
+from .vocabulary import EventKind, Topic  # noqa: F401, E402

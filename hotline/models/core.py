@@ -3,46 +3,23 @@ their timeline, and the outbox that carries work to the queue."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
     JSON,
-    DateTime,
+    Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import clock
-from ..extensions import db
-
-
-def utcnow() -> datetime:
-    """Now, from the hotline's one injectable clock (hotline.clock)."""
-    return clock.now()
-
-
-class UTCDateTime(TypeDecorator):
-    """Timezone-aware UTC on both SQLite (which forgets the zone) and PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime: use hotline.models.utcnow()")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+from .base import Model, UTCDateTime, utcnow
+from .org import Staff, Team, Village
 
 
 class Channel(StrEnum):
@@ -69,20 +46,26 @@ class TicketStatus(StrEnum):
         return (cls.OPEN.value, cls.IN_PROGRESS.value)
 
 
-class Resident(db.Model):
+class Resident(Model):
+    """A phone number that has called or texted, or that the residents import listed."""
+
     __tablename__ = "residents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     language: Mapped[str | None] = mapped_column(String(16))
-    village: Mapped[str | None] = mapped_column(String(120))
+    #: The one village reference (the name lives on the village); routes their requests.
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    village: Mapped[Village | None] = relationship()
 
-class Ticket(db.Model):
+
+class Ticket(Model):
     """A request for help: what the response team works from."""
 
     __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_queue", "status", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
@@ -98,8 +81,25 @@ class Ticket(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Routing and the response team's work (hotline.staff): each nullable or with a default,
+    # so the voice and SMS code that creates requests needs to know nothing about them.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Failed callback attempts (no answer); raises urgency, three ends the request.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: When a no-answer request comes back into the queue (set by the scheduled retry).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The on-time target: created_at + the configured hours, fixed when the request arrives.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    elderly: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    outcome: Mapped[str | None] = mapped_column(String(24))
 
     resident: Mapped[Resident | None] = relationship()
+    team: Mapped[Team | None] = relationship()
+    village: Mapped[Village | None] = relationship()
+    assignee: Mapped[Staff | None] = relationship()
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
@@ -109,7 +109,7 @@ class Ticket(db.Model):
         return self.phone is not None
 
 
-class TicketEvent(db.Model):
+class TicketEvent(Model):
     """One line of a request's timeline: who or what did what, and when."""
 
     __tablename__ = "ticket_events"
@@ -125,7 +125,7 @@ class TicketEvent(db.Model):
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
 
-class Call(db.Model):
+class Call(Model):
     __tablename__ = "calls"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,7 +148,7 @@ class Call(db.Model):
     )
 
 
-class CallStep(db.Model):
+class CallStep(Model):
     """One webhook of a call. (call, seq) is unique: a Twilio retry replays the stored TwiML."""
 
     __tablename__ = "call_steps"
@@ -165,7 +165,7 @@ class CallStep(db.Model):
     call: Mapped[Call] = relationship(back_populates="steps")
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """A job written in the same transaction as the rows it is about.
 
     The relay (hotline.outbox.relay_pending) moves it into RQ, so a webhook
@@ -197,7 +197,7 @@ class OutboxMessage(db.Model):
     set_aside_reason: Mapped[str | None] = mapped_column(Text)
 
 
-class VoiceMessage(db.Model):
+class VoiceMessage(Model):
     """A caller's recorded message, one per Twilio RecordingSid, attached to a request."""
 
     __tablename__ = "voice_messages"

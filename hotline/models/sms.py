@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from .base import Model
 from .core import Ticket, UTCDateTime, utcnow
 
 
-class SmsMessage(db.Model):
+class SmsMessage(Model):
     """One inbound SMS, stored before anything else happens to it: nothing is dropped.
 
     (provider, dedup_key) is unique: Twilio's MessageSid, or for the Android
@@ -43,7 +43,7 @@ class SmsMessage(db.Model):
     ticket: Mapped[Ticket | None] = relationship()
 
 
-class SmsOutbound(db.Model):
+class SmsOutbound(Model):
     """One SMS we send, once per `key`; a worker moves it through the provider."""
 
     __tablename__ = "sms_outbound"
@@ -68,7 +68,7 @@ class SmsOutbound(db.Model):
     ticket: Mapped[Ticket | None] = relationship()
 
 
-class SmsOptOut(db.Model):
+class SmsOptOut(Model):
     """A number that sent STOP: no SMS goes to it until it sends START."""
 
     __tablename__ = "sms_opt_outs"

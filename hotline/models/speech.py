@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from .base import Model
 from .core import Ticket, UTCDateTime, VoiceMessage, utcnow
 
 
@@ -32,7 +32,7 @@ class TranscriptionStatus(StrEnum):
         return tuple(s.value for s in cls if s not in (cls.DONE, cls.RUNNING))
 
 
-class Transcription(db.Model):
+class Transcription(Model):
     """What Vosk heard in one voice message, with enough detail for staff to judge it."""
 
     __tablename__ = "transcriptions"

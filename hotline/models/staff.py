@@ -1,22 +1,17 @@
-"""Staff, teams, villages, the duty roster, office hours, home visits and the audit log.
-
-The columns the response team adds to core tables (tickets, residents) are
-declared together at the bottom of this module, so the foundation's models stay
-as they are and the additions are easy to find.
+"""The response team's work: the duty roster, office hours, home visits, the audit log and
+failed logins. Teams, villages and staff accounts are in hotline.models.org; the team's
+columns on requests and residents are declared in those classes (hotline.models.core).
 """
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime, time
 from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     Date,
     ForeignKey,
-    Index,
     Integer,
     String,
     Time,
@@ -24,16 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .core import Resident, Ticket, UTCDateTime, utcnow
-
-
-class Role(StrEnum):
-    """What a staff member may see and do (checked in hotline.staff.access)."""
-
-    VOLUNTEER = "volunteer"  # their team's requests
-    LEAD = "lead"  # their team's requests, assigns them
-    ADMIN = "admin"  # everything, settings
+from .base import Model, UTCDateTime, utcnow
+from .core import Ticket
+from .org import Staff, new_session_nonce  # noqa: F401  (new_session_nonce: hotline.staff.accounts)
 
 
 class Outcome(StrEnum):
@@ -45,71 +33,7 @@ class Outcome(StrEnum):
     TRANSFERRED = "transferred"
 
 
-class Team(db.Model):
-    __tablename__ = "teams"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
-
-    villages: Mapped[list[Village]] = relationship(back_populates="team", order_by="Village.name")
-
-
-class Village(db.Model):
-    """A thôn or bon; the team that covers it gets its residents' requests."""
-
-    __tablename__ = "villages"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
-
-    team: Mapped[Team | None] = relationship(back_populates="villages")
-
-
-def new_session_nonce() -> str:
-    return secrets.token_hex(16)
-
-
-class Staff(db.Model):
-    __tablename__ = "staff"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
-    role: Mapped[str] = mapped_column(String(16), default=Role.VOLUNTEER)
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
-    password_hash: Mapped[str | None] = mapped_column(String(200))
-    #: sha256 of the API token: the token itself is shown once and never stored.
-    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    language: Mapped[str] = mapped_column(String(8), default="vi")
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: Part of every session cookie; a new one ends all sessions (hotline.staff.accounts).
-    session_nonce: Mapped[str | None] = mapped_column(String(32), default=new_session_nonce)
-
-    team: Mapped[Team | None] = relationship()
-
-    # Flask-Login's protocol.
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
-    @property
-    def is_active(self) -> bool:
-        return self.active
-
-    @property
-    def is_anonymous(self) -> bool:
-        return False
-
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
-
-
-class RosterShift(db.Model):
+class RosterShift(Model):
     """A weekly duty slot: who takes "talk to a person" calls, and when (local time)."""
 
     __tablename__ = "roster_shifts"
@@ -124,7 +48,7 @@ class RosterShift(db.Model):
     staff: Mapped[Staff] = relationship()
 
 
-class OfficeHours(db.Model):
+class OfficeHours(Model):
     __tablename__ = "office_hours"
     __table_args__ = (UniqueConstraint("weekday", "opens"),)
 
@@ -134,7 +58,7 @@ class OfficeHours(db.Model):
     closes: Mapped[time] = mapped_column(Time)
 
 
-class HomeVisit(db.Model):
+class HomeVisit(Model):
     __tablename__ = "home_visits"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,7 +72,7 @@ class HomeVisit(db.Model):
     volunteer: Mapped[Staff] = relationship()
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who changed what, for every change made by a person (UI, API, SMS, CLI)."""
 
     __tablename__ = "audit_log"
@@ -162,7 +86,7 @@ class AuditEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """Failed logins, counted per username and per address to slow down guessing."""
 
     __tablename__ = "login_failures"
@@ -171,29 +95,3 @@ class LoginFailure(db.Model):
     username: Mapped[str] = mapped_column(String(64), index=True)
     ip: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
-# --- Response-team columns on core tables ----------------------------------------------
-# Kept here, grouped, so the core models stay the foundation's. Each is nullable or has
-# a default, so rows created by the voice and SMS code need to know nothing about them.
-
-Ticket.team_id = mapped_column(ForeignKey("teams.id"), nullable=True, index=True)
-Ticket.village_id = mapped_column(ForeignKey("villages.id"), nullable=True)
-Ticket.assignee_id = mapped_column(ForeignKey("staff.id"), nullable=True, index=True)
-Ticket.claimed_at = mapped_column(UTCDateTime, nullable=True)
-#: Failed callback attempts (no answer); raises urgency, three ends the request.
-Ticket.attempts = mapped_column(Integer, nullable=False, default=0, server_default="0")
-#: When a no-answer request comes back into the queue (set by the scheduled retry).
-Ticket.next_attempt_at = mapped_column(UTCDateTime, nullable=True)
-#: The on-time target: created_at + the configured hours, fixed when the request arrives.
-Ticket.due_at = mapped_column(UTCDateTime, nullable=True)
-Ticket.elderly = mapped_column(Boolean, nullable=False, default=False, server_default="0")
-Ticket.outcome = mapped_column(String(24), nullable=True)
-Ticket.team = relationship(Team, foreign_keys=lambda: [Ticket.team_id])
-Ticket.village = relationship(Village, foreign_keys=lambda: [Ticket.village_id])
-Ticket.assignee = relationship(Staff, foreign_keys=lambda: [Ticket.assignee_id])
-
-Resident.village_id = mapped_column(ForeignKey("villages.id"), nullable=True)
-Resident.village_ref = relationship(Village, foreign_keys=lambda: [Resident.village_id])
-
-Index("ix_tickets_queue", Ticket.__table__.c.status, Ticket.__table__.c.created_at)

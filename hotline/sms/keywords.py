@@ -43,6 +43,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from ..data_files import WORDS, DataFileError, read_checked
+from ..models.vocabulary import is_topic, known_topics
 from .text import fold
 
 #: Longest keyword, in words.
@@ -196,6 +197,8 @@ class Keywords:
             for name in names or []:
                 kw.languages[compact(str(name))] = str(code)
         for topic, words in (data.get("topics") or {}).items():
+            if not is_topic(topic):
+                problems.append(f"{where} › topics › {topic}: unknown topic (known: {known_topics()})")
             for word in words or []:
                 kw.topics[compact(str(word))] = str(topic)
         if problems:

@@ -28,6 +28,7 @@ from ..directory import is_official_number
 from ..extensions import db
 from ..models import (
     Channel,
+    EventKind,
     Resident,
     SmsMessage,
     SmsOutbound,
@@ -129,8 +130,8 @@ def _handle(
     open_ticket = context.open_ticket
     if open_ticket is not None and context.ticket is not open_ticket:
         tickets.add_event(
-            open_ticket, "sms_in", body or "(empty SMS)",
-            data={"sms_id": message.id, "intent": message.intent}, actor="resident:sms",
+            open_ticket, EventKind.SMS_IN, body or "(empty SMS)",
+            data={"sms_id": message.id, "intent": message.intent, "empty": not body}, actor="resident:sms",
         )
     message.ticket = context.ticket or open_ticket
     _decide_reply(message, reply, reply_mode, force=match.intent in (Intent.STOP, Intent.START))
@@ -166,11 +167,11 @@ def _decide_reply(
         message.no_reply_reason = NoReply.OPTED_OUT
     elif capped and _replies_last_hour(phone) >= int(current_app.config["SMS_REPLY_CAP_PER_HOUR"]):
         message.no_reply_reason = NoReply.REPLY_CAP
-    if message.no_reply_reason:
+    if message.no_reply_reason or phone is None:
         if message.ticket is not None:
             tickets.add_event(
-                message.ticket, "sms_not_sent", f"no reply: {message.no_reply_reason}",
-                data={"sms_id": message.id, "body": reply},
+                message.ticket, EventKind.SMS_NOT_SENT, f"no reply: {message.no_reply_reason}",
+                data={"sms_id": message.id, "body": reply, "no_reply": message.no_reply_reason},
             )
         return
     message.reply = reply
@@ -186,7 +187,7 @@ def _decide_reply(
         db.session.add(row)
         if message.ticket is not None:
             tickets.add_event(
-                message.ticket, "sms_sent", "SMS reply sent through Twilio (TwiML)",
+                message.ticket, EventKind.SMS_SENT, "SMS reply sent through Twilio (TwiML)",
                 data={"key": row.key, "to": phone, "body": reply, "provider": "twilio", "status": "twiml"},
             )
         return
@@ -198,12 +199,12 @@ def _decide_reply(
 
 def _replies_last_hour(phone: str) -> int:
     since = utcnow() - timedelta(hours=1)
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(SmsOutbound).where(
             SmsOutbound.phone == phone, SmsOutbound.kind.in_(("reply", "optout")),
             SmsOutbound.created_at >= since,
         )
-    )
+    ).scalar_one()
 
 
 class _Context:
@@ -262,7 +263,7 @@ class _Context:
     def on_callback(self) -> str:
         if self.open_ticket is not None:
             tickets.add_event(
-                self.open_ticket, "callback_requested", "callback asked for by SMS",
+                self.open_ticket, EventKind.CALLBACK_REQUESTED, "callback asked for by SMS",
                 data={"sms_id": self.message.id}, actor="resident:sms",
             )
             return self.say("sms_callback_added", code=self.open_ticket.code)
@@ -283,9 +284,10 @@ class _Context:
         elif not is_valid_code(code):
             return self.say("sms_code_invalid", code=code)
         else:
-            ticket = tickets.get_by_code(code)
-            if ticket is None:
+            found = tickets.get_by_code(code)
+            if found is None:
                 return self.say("sms_status_unknown", code=code)
+            ticket = found
         when = ticket.updated_at or ticket.created_at
         return self.say("sms_status", code=ticket.code, state=self.state(ticket), date=_local_date(when))
 
@@ -303,7 +305,7 @@ class _Context:
         ticket.status = TicketStatus.CANCELLED
         ticket.closed_at = utcnow()
         tickets.add_event(
-            ticket, "cancelled", "cancelled by the resident by SMS",
+            ticket, EventKind.CANCELLED, "cancelled by the resident by SMS",
             data={"sms_id": self.message.id}, actor="resident:sms",
         )
         self.ticket = ticket
@@ -392,5 +394,6 @@ def store_unhandled(
         received_at=received_at or utcnow(), ticket=ticket, input_flags=flags,
     )
     db.session.add(message)
-    tickets.add_event(ticket, "sms_in", body or "(empty SMS)", data={"intent": "unhandled"})
+    tickets.add_event(ticket, EventKind.SMS_IN, body or "(empty SMS)",
+                      data={"intent": "unhandled", "empty": not body})
     return Inbound(message, None)

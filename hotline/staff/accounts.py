@@ -76,9 +76,9 @@ def _recent_failures(username: str, ip: str | None) -> int:
     who = LoginFailure.username == username
     if ip:
         who = or_(who, LoginFailure.ip == ip)
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(LoginFailure).where(who, LoginFailure.created_at >= since)
-    )
+    ).scalar_one()
 
 
 def authenticate(username: str, password: str, ip: str | None) -> Staff:
@@ -95,7 +95,7 @@ def authenticate(username: str, password: str, ip: str | None) -> Staff:
         ok = staff is not None and staff.password_hash is not None and staff.active
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if not ok or staff is None or staff.password_hash is None:
         raise LoginRefused()
     if _hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = hash_password(password)

@@ -15,11 +15,12 @@ and a claim that is part of a larger action (an SMS `XONG`) commits with the res
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from ..extensions import db
-from ..models import Staff, Ticket, TicketEvent, TicketStatus, utcnow
+from ..models import EventKind, Staff, Ticket, TicketEvent, TicketStatus, utcnow
 from ..tickets import add_event
 from . import access, audit
 from .queue import _status_clause, urgency_expression
@@ -62,7 +63,7 @@ def _conditional_claim(ticket_id: int, staff: Staff) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return cast(CursorResult, result).rowcount == 1  # an UPDATE's result: a cursor's
 
 
 def _locked_claim(ticket_id: int, staff: Staff) -> bool:
@@ -93,17 +94,17 @@ def claim(ticket: Ticket, staff: Staff, *, via: str = "web") -> ClaimResult:
         won = _conditional_claim(ticket_id, staff)
     if not won:
         fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
-        if not _open(fresh):
+        if fresh is None or not _open(fresh):  # closed, or erased (Decree 13) meanwhile
             raise ClaimError("closed", "request is closed")
         if fresh.assignee_id == staff.id:
             return ClaimResult(fresh, already_yours=True)
         holder = fresh.assignee
         name = holder.name if holder else "someone else"
         raise ClaimError("taken", f"already claimed by {name}", holder=holder)
-    fresh = db.session.get(Ticket, ticket_id, populate_existing=True)
+    fresh = db.session.get_one(Ticket, ticket_id, populate_existing=True)
     add_event(
         fresh,
-        "claimed",
+        EventKind.CLAIMED,
         f"claimed by {staff.name}",
         data={"staff": staff.username, "via": via},
         actor=staff.username,
@@ -118,7 +119,7 @@ def _record_claim(ticket_id: int, code: str, staff_id: int, name: str, username:
     db.session.add(
         TicketEvent(
             ticket_id=ticket_id,
-            kind="claimed",
+            kind=EventKind.CLAIMED,
             message=f"claimed by {name}",
             data={"staff": username, "via": via},
             actor=username,
@@ -185,7 +186,7 @@ def release(ticket: Ticket, staff: Staff, *, via: str = "web") -> Ticket:
         ticket.status = TicketStatus.OPEN
     add_event(
         ticket,
-        "released",
+        EventKind.RELEASED,
         f"released by {staff.name}",
         data={"previous": previous, "via": via},
         actor=staff.username,
@@ -209,7 +210,7 @@ def reassign(ticket: Ticket, staff: Staff, to: Staff, *, via: str = "web") -> Ti
     ticket.status = TicketStatus.IN_PROGRESS
     add_event(
         ticket,
-        "reassigned",
+        EventKind.REASSIGNED,
         f"assigned to {to.name} by {staff.name}",
         data={"previous": previous, "to": to.username, "via": via},
         actor=staff.username,

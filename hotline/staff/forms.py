@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from typing import overload
 
 from werkzeug.exceptions import BadRequest
 
@@ -66,6 +67,14 @@ def optional_id(source: Mapping, name: str) -> int | None:
 def page_number(source: Mapping, name: str = "page") -> int:
     """A page of a list: 1 when absent; a page past the end is the last page (the caller clamps)."""
     return optional_id(source, name) or 1
+
+
+@overload
+def choice(source: Mapping, name: str, choices: Iterable[str], default: str) -> str: ...
+
+
+@overload
+def choice(source: Mapping, name: str, choices: Iterable[str], default: None) -> str | None: ...
 
 
 def choice(source: Mapping, name: str, choices: Iterable[str], default: str | None) -> str | None:

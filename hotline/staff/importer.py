@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import time
+from functools import partial
 
 from sqlalchemy import delete, select
 
@@ -124,12 +125,12 @@ def import_csv(
                 continue
             seen.add(key.lower())
         if kind == "teams":
-            apply.append(lambda r=row: _team(r, teams))
+            apply.append(partial(_team, row, teams))
         elif kind == "villages":
             if row.get("team") and row["team"] not in teams:
                 bad(line, "team", f'no team with code "{row["team"]}"')
                 continue
-            apply.append(lambda r=row: _village(r, teams, villages))
+            apply.append(partial(_village, row, teams, villages))
         elif kind == "staff":
             if row["role"].lower() not in {r.value for r in Role}:
                 bad(line, "role", f'"{row["role"]}" is not one of volunteer, lead, admin')
@@ -142,7 +143,7 @@ def import_csv(
             if row.get("language") and row["language"] not in ("vi", "en"):
                 bad(line, "language", "vi or en")
             if len(errors) == before:
-                apply.append(lambda r=row: _staff(r, teams, staff, actor))
+                apply.append(partial(_staff, row, teams, staff, actor))
         elif kind == "roster":
             if row["username"].lower() not in staff:
                 bad(line, "username", f'no staff member "{row["username"]}"')
@@ -157,18 +158,8 @@ def import_csv(
                 bad(line, "end", "must be after start")
             if row.get("position") and not row["position"].isdigit():
                 bad(line, "position", "a number")
-            if len(errors) == before:
-                apply.append(
-                    lambda r=row, s=start, e=end: db.session.add(
-                        RosterShift(
-                            staff=staff[r["username"].lower()],
-                            weekday=WEEKDAYS[r["weekday"].lower()],
-                            starts=s,
-                            ends=e,
-                            position=int(r.get("position") or 0),
-                        )
-                    )
-                )
+            if len(errors) == before and start is not None and end is not None:
+                apply.append(partial(_shift, row, start, end, staff))
         elif kind == "office-hours":
             opens, closes = _time(row["opens"]), _time(row["closes"])
             if row["weekday"].lower() not in WEEKDAYS:
@@ -179,20 +170,16 @@ def import_csv(
                 bad(line, "closes", "HH:MM")
             if opens and closes and opens >= closes:
                 bad(line, "closes", "must be after opens")
-            if len(errors) == before:
-                apply.append(
-                    lambda r=row, o=opens, c=closes: db.session.add(
-                        OfficeHours(weekday=WEEKDAYS[r["weekday"].lower()], opens=o, closes=c)
-                    )
-                )
+            if len(errors) == before and opens is not None and closes is not None:
+                apply.append(partial(_office_hours, row, opens, closes))
         elif kind == "residents":
             phone = to_e164(row["phone"])
             if phone is None:
                 bad(line, "phone", f'"{row["phone"]}" is not a phone number')
             if row["village"] not in villages:
                 bad(line, "village", f'no village with code "{row["village"]}"')
-            if len(errors) == before:
-                apply.append(lambda r=row, p=phone: _resident(r, p, villages))
+            if len(errors) == before and phone is not None:
+                apply.append(partial(_resident, row, phone, villages))
 
     if errors:
         raise ImportFailed(errors)  # nothing written yet; the edge's unit of work rolls back
@@ -223,6 +210,22 @@ def _village(row: dict[str, str], teams: dict[str, Team], villages: dict[str, Vi
     village.team = teams[row["team"]] if row.get("team") else None
 
 
+def _shift(row: dict[str, str], start: time, end: time, staff: dict[str, Staff]) -> None:
+    db.session.add(
+        RosterShift(
+            staff=staff[row["username"].lower()],
+            weekday=WEEKDAYS[row["weekday"].lower()],
+            starts=start,
+            ends=end,
+            position=int(row.get("position") or 0),
+        )
+    )
+
+
+def _office_hours(row: dict[str, str], opens: time, closes: time) -> None:
+    db.session.add(OfficeHours(weekday=WEEKDAYS[row["weekday"].lower()], opens=opens, closes=closes))
+
+
 def _staff(row: dict[str, str], teams: dict[str, Team], staff: dict[str, Staff], actor: str) -> None:
     username = row["username"].lower()
     person = staff.get(username)
@@ -248,7 +251,6 @@ def _resident(row: dict[str, str], phone: str, villages: dict[str, Village]) -> 
         resident = Resident(phone=phone, language=row.get("language") or None)
         db.session.add(resident)
     resident.village_id = village.id
-    resident.village = village.name
     # Open requests nobody routed yet follow the resident to their village's team.
     for ticket in db.session.scalars(
         select(Ticket).where(

@@ -16,6 +16,9 @@ from collections.abc import Mapping
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from ..models import EventKind, Topic
 
 STATUSES = {
     "open": _l("new"),
@@ -40,56 +43,55 @@ REASONS = {
 }
 CHANNELS = {"voice": _l("phone call"), "sms": _l("text message (SMS)")}
 ROLES = {"volunteer": _l("volunteer"), "lead": _l("team lead"), "admin": _l("administrator")}
-#: The procedures residents ask about: IVR menu topics (ivr_flows/main.yaml) and SMS topic
-#: words (ivr_flows/sms/keywords.yaml). A topic added there shows as "other (key)" until
-#: it gets a label here.
-TOPICS = {
-    "vneid": _l("VNeID electronic identity"),
-    "civil_status": _l("civil status (birth, death, marriage)"),
-    "residence": _l("residence registration"),
-    "pension": _l("pension and social allowances"),
-    "pension_allowance": _l("pension and social allowances"),
-    "health_insurance": _l("health insurance"),
-    "land": _l("land papers"),
-    "public_portal": _l("public service portal"),
-    "payments": _l("cashless payments"),
-    "scam": _l("scam warning"),
-    "other": _l("another procedure"),
+#: The procedures residents ask about (hotline.models.Topic: the one list the voice menu,
+#: SMS topic words, the queue filter and the reports share).
+TOPICS: dict[str, LazyString] = {
+    Topic.VNEID: _l("VNeID electronic identity"),
+    Topic.CIVIL_STATUS: _l("civil status (birth, death, marriage)"),
+    Topic.RESIDENCE: _l("residence registration"),
+    Topic.PENSION_ALLOWANCE: _l("pension and social allowances"),
+    Topic.HEALTH_INSURANCE: _l("health insurance"),
+    Topic.LAND: _l("land papers"),
+    Topic.PUBLIC_PORTAL: _l("public service portal"),
+    Topic.PAYMENTS: _l("cashless payments"),
+    Topic.SCAM: _l("scam warning"),
+    Topic.OTHER: _l("another procedure"),
 }
-EVENT_KINDS = {
-    "created": _l("request created"),
-    "claimed": _l("request claimed"),
-    "released": _l("released"),
-    "reassigned": _l("reassigned"),
-    "outcome": _l("outcome"),
-    "note": _l("note"),
-    "visit_booked": _l("home visit booked"),
-    "transferred": _l("transferred"),
-    "routed": _l("village set"),
-    "flag": _l("flag changed"),
-    "retry_due": _l("retry due"),
-    "cancelled": _l("cancelled"),
-    "callback_requested": _l("callback requested"),
-    "callback_placed": _l("callback placed"),
-    "callback_failed": _l("callback failed"),
-    "dropped_call": _l("dropped call"),
-    "missed_call": _l("missed call"),
-    "voice_message": _l("voice message"),
-    "recording_failed": _l("recording failed"),
-    "recording_absent": _l("recording absent"),
-    "sms_in": _l("SMS received"),
-    "sms_sent": _l("SMS sent"),
-    "sms_not_sent": _l("SMS not sent"),
-    "sms_failed": _l("SMS failed"),
-    "sms_delivered": _l("SMS delivered"),
-    "staff_sms_sent": _l("volunteer texted"),
-    "staff_sms_not_sent": _l("volunteer not texted"),
-    "staff_sms_failed": _l("texting the volunteer failed"),
-    "transcription_done": _l("transcribed"),
-    "transcription_failed": _l("transcription failed"),
-    "transcription_no_model": _l("no speech model"),
-    "transcription_waiting_for_audio": _l("waiting for the recording"),
-    "transcription_unreadable_audio": _l("unreadable recording"),
+#: One label per hotline.models.EventKind (a test checks every kind, in both languages).
+EVENT_KINDS: dict[str, LazyString] = {
+    EventKind.CREATED: _l("request created"),
+    EventKind.CLAIMED: _l("request claimed"),
+    EventKind.RELEASED: _l("released"),
+    EventKind.REASSIGNED: _l("reassigned"),
+    EventKind.OUTCOME: _l("outcome"),
+    EventKind.NOTE: _l("note"),
+    EventKind.VISIT_BOOKED: _l("home visit booked"),
+    EventKind.TRANSFERRED: _l("transferred"),
+    EventKind.ROUTED: _l("village set"),
+    EventKind.FLAG: _l("flag changed"),
+    EventKind.RETRY_DUE: _l("retry due"),
+    EventKind.CANCELLED: _l("cancelled"),
+    EventKind.CALLBACK_REQUESTED: _l("callback requested"),
+    EventKind.CALLBACK_PLACED: _l("callback placed"),
+    EventKind.CALLBACK_FAILED: _l("callback failed"),
+    EventKind.DROPPED_CALL: _l("dropped call"),
+    EventKind.MISSED_CALL: _l("missed call"),
+    EventKind.VOICE_MESSAGE: _l("voice message"),
+    EventKind.RECORDING_FAILED: _l("recording failed"),
+    EventKind.RECORDING_ABSENT: _l("recording absent"),
+    EventKind.SMS_IN: _l("SMS received"),
+    EventKind.SMS_SENT: _l("SMS sent"),
+    EventKind.SMS_NOT_SENT: _l("SMS not sent"),
+    EventKind.SMS_FAILED: _l("SMS failed"),
+    EventKind.SMS_DELIVERED: _l("SMS delivered"),
+    EventKind.STAFF_SMS_SENT: _l("volunteer texted"),
+    EventKind.STAFF_SMS_NOT_SENT: _l("volunteer not texted"),
+    EventKind.STAFF_SMS_FAILED: _l("texting the volunteer failed"),
+    EventKind.TRANSCRIPTION_DONE: _l("transcribed"),
+    EventKind.TRANSCRIPTION_FAILED: _l("transcription failed"),
+    EventKind.TRANSCRIPTION_NO_MODEL: _l("no speech model"),
+    EventKind.TRANSCRIPTION_WAITING_FOR_AUDIO: _l("waiting for the recording"),
+    EventKind.TRANSCRIPTION_UNREADABLE_AUDIO: _l("unreadable recording"),
 }
 TRANSCRIPTION_STATUSES = {
     "queued": _l("waiting to be transcribed"),

@@ -16,7 +16,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..messaging import twilio_client
-from ..models import HomeVisit, Outcome, Staff, Team, Ticket, TicketStatus, Village, utcnow
+from ..models import EventKind, HomeVisit, Outcome, Staff, Team, Ticket, TicketStatus, Village, utcnow
 from ..outbox import add_job
 from ..tickets import add_event
 from . import access, audit
@@ -73,7 +73,7 @@ def resolve(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str =
     _close(ticket, TicketStatus.RESOLVED, Outcome.RESOLVED)
     add_event(
         ticket,
-        "outcome",
+        EventKind.OUTCOME,
         f"resolved by {staff.name}" + (f": {note}" if note else ""),
         data={"outcome": Outcome.RESOLVED, "via": via, "note": note},
         actor=staff.username,
@@ -94,7 +94,7 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
         _close(ticket, TicketStatus.RESOLVED, Outcome.UNREACHABLE)
         add_event(
             ticket,
-            "outcome",
+            EventKind.OUTCOME,
             f"no answer (try {attempt} of {max_attempts}); SMS asks the resident to call the hotline",
             data=data,
             actor=staff.username,
@@ -116,7 +116,7 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
         data["retry_at"] = when.isoformat()
         add_event(
             ticket,
-            "outcome",
+            EventKind.OUTCOME,
             f"no answer (try {attempt} of {max_attempts}); back in the queue "
             f"at {when.astimezone(_tz()):%d/%m %H:%M}",
             data=data,
@@ -124,7 +124,7 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
         )
         schedule(f"retry-{ticket.id}-{attempt}", when, f"{JOBS}.return_to_queue", ticket.id, attempt)
     if note:
-        add_event(ticket, "note", note, actor=staff.username)
+        add_event(ticket, EventKind.NOTE, note, actor=staff.username)
     audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.NO_ANSWER, attempt=attempt)
     return ticket
 
@@ -142,7 +142,7 @@ def return_to_queue(ticket_id: int, attempt: int) -> bool:
     ticket.next_attempt_at = None
     add_event(
         ticket,
-        "retry_due",
+        EventKind.RETRY_DUE,
         f"back in the queue for callback try {attempt + 1}",
         data={"attempt": attempt + 1},
     )
@@ -154,7 +154,7 @@ def wrong_number(ticket: Ticket, staff: Staff, note: str | None = None, *, via: 
     _close(ticket, TicketStatus.CANCELLED, Outcome.WRONG_NUMBER)
     add_event(
         ticket,
-        "outcome",
+        EventKind.OUTCOME,
         "wrong number" + (f": {note}" if note else ""),
         data={"outcome": Outcome.WRONG_NUMBER, "via": via, "note": note},
         actor=staff.username,
@@ -188,7 +188,7 @@ def book_visit(
     db.session.flush()
     add_event(
         ticket,
-        "visit_booked",
+        EventKind.VISIT_BOOKED,
         f"home visit on {visit_on:%d/%m/%Y} by {volunteer.name}" + (f": {note}" if note else ""),
         data={
             "visit_id": visit.id,
@@ -235,7 +235,7 @@ def transfer(
     ticket.outcome = Outcome.TRANSFERRED
     add_event(
         ticket,
-        "transferred",
+        EventKind.TRANSFERRED,
         f"transferred to {team.name}" + (f": {note}" if note else ""),
         data={"from": previous, "to": team.code, "via": via, "note": note},
         actor=staff.username,
@@ -249,7 +249,7 @@ def add_note(ticket: Ticket, staff: Staff, text: str, *, via: str = "web") -> No
     text = text.strip()
     if not text:
         raise ValueError("empty note")
-    add_event(ticket, "note", text[:4000], data={"via": via}, actor=staff.username)
+    add_event(ticket, EventKind.NOTE, text[:4000], data={"via": via}, actor=staff.username)
     audit.record(staff.username, "note", ticket.code)
 
 
@@ -260,7 +260,7 @@ def set_village(ticket: Ticket, staff: Staff, village: Village) -> None:
     ticket.team_id = village.team_id
     add_event(
         ticket,
-        "routed",
+        EventKind.ROUTED,
         f"village set to {village.name}",
         data={"village": village.code},
         actor=staff.username,
@@ -271,7 +271,8 @@ def set_village(ticket: Ticket, staff: Staff, village: Village) -> None:
 def set_elderly(ticket: Ticket, staff: Staff, elderly: bool) -> None:
     access.check_can_see(staff, ticket)
     ticket.elderly = elderly
-    add_event(ticket, "flag", "marked elderly" if elderly else "elderly flag removed", actor=staff.username)
+    add_event(ticket, EventKind.FLAG, "marked elderly" if elderly else "elderly flag removed",
+              data={"elderly": elderly}, actor=staff.username)
     audit.record(staff.username, "set_elderly", ticket.code, elderly=elderly)
 
 
@@ -291,7 +292,7 @@ def start_callback(ticket: Ticket, staff: Staff) -> dict:
     add_job(f"staff-callback-{ticket.id}-{key}", f"{JOBS}.place_callback", ticket.id, staff.id, key)
     add_event(
         ticket,
-        "callback_requested",
+        EventKind.CALLBACK_REQUESTED,
         f"{staff.name} is calling back through the hotline",
         data={"key": key, "staff": staff.username},
         actor=staff.username,

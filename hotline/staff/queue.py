@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
 from ..extensions import db
-from ..models import Channel, Staff, Ticket, TicketStatus, utcnow
+from ..models import Channel, Staff, Ticket, TicketStatus, Topic, utcnow
 from . import access, forms
 from .rules import rules
 
@@ -107,7 +107,7 @@ def queue_page(staff: Staff, filters: QueueFilters, page_size: int = PAGE_SIZE) 
     if filters.channel:
         conditions.append(Ticket.channel == filters.channel)
 
-    total = db.session.scalar(select(func.count()).select_from(Ticket).where(*conditions))
+    total = db.session.execute(select(func.count()).select_from(Ticket).where(*conditions)).scalar_one()
     pages = max((total + page_size - 1) // page_size, 1)
     page = min(filters.page, pages)
     urgency = urgency_expression().label("urgency")
@@ -136,8 +136,10 @@ def queue_page(staff: Staff, filters: QueueFilters, page_size: int = PAGE_SIZE) 
 
 
 def topics() -> list[str]:
-    return list(
-        db.session.scalars(
-            select(Ticket.topic).where(Ticket.topic.is_not(None)).distinct().order_by(Ticket.topic)
-        )
+    """The filter's choices: the topic vocabulary (hotline.models.Topic), then any other value
+    stored before it (an operator's own keyword file), so those requests stay findable."""
+    stored = db.session.scalars(
+        select(Ticket.topic).where(Ticket.topic.is_not(None), Ticket.topic.not_in(list(Topic)))
+        .distinct().order_by(Ticket.topic)
     )
+    return [*Topic, *stored]

@@ -75,6 +75,6 @@ def on_duty_numbers(now: datetime, *, hours_checked: bool = False) -> list[str]:
     )
     seen: list[str] = []
     for (phone,) in rows:
-        if phone not in seen:
+        if phone is not None and phone not in seen:
             seen.append(phone)
     return seen

@@ -22,7 +22,7 @@ from twilio.base.exceptions import TwilioRestException
 from ..extensions import db
 from ..ivr.instructions import Dial, Instruction, Say
 from ..messaging import TransientSendError, deliver, render_sms, twilio_client
-from ..models import HomeVisit, Staff, Ticket
+from ..models import EventKind, HomeVisit, Staff, Ticket
 from ..tickets import add_event
 from .rules import plain_sms
 
@@ -53,6 +53,7 @@ def place_callback(
     data: dict[str, Any] = {"key": key, "staff": staff.username}
     if client is None or not staff.phone or not ticket.phone:
         kind, message = "callback_failed", "not placed: no Twilio credentials or no phone number"
+        data["reason"] = "no_credentials"
     else:
         hotline = current_app.config["PHONE_NUMBER"]
         try:
@@ -63,12 +64,13 @@ def place_callback(
             if error.status >= 500 or error.status == 429:
                 raise TransientSendError(f"Twilio answered {error.status}") from error
             kind, message = "callback_failed", f"not placed: Twilio refused ({error.status})"
+            data.update(reason="refused", http_status=error.status)
         except OSError as error:
             raise TransientSendError(str(error)) from error
         else:
             kind, message = "callback_placed", f"ringing {staff.name}, then the resident (call {call.sid})"
             data.update(sid=call.sid, status=call.status)
-    add_event(ticket, kind, message, data=data, actor="system")
+    add_event(ticket, EventKind(kind), message, data=data, actor="system")
     return kind
 
 
@@ -101,5 +103,5 @@ def notify_volunteer(visit_id: int) -> str:
         message = f"volunteer not texted: {detail.removeprefix('not sent: ')}"
     else:
         message = f"volunteer {volunteer.name} not texted: no phone or provider"
-    add_event(ticket, kind, message, data=data)
+    add_event(ticket, EventKind(kind), message, data=data)
     return kind

@@ -2,9 +2,13 @@
 
 Timeline rows keep the English sentence they were written with (`TicketEvent.message`):
 the CLI, the API and logs read it, and it must not change under them. The dashboard
-instead renders each line from the event's kind and data with Flask-Babel, so a
-Vietnamese page reads Vietnamese. A kind this module does not know, or an older row
-whose data lacks what its line needs, shows the stored sentence: nothing is hidden.
+instead renders each line from the event's kind (`hotline.models.EventKind`: every kind
+has a renderer here) and its data, with Flask-Babel, so a Vietnamese page reads
+Vietnamese. The stored sentence is never parsed: whatever tells one line of a kind from
+another (a reason code, a provider's error, a note) is in the data, written there by the
+code that adds the line, and by migration 0010 for rows written before. A row whose data
+lacks what its line needs, or a kind from a newer version, shows the stored sentence:
+nothing is hidden.
 
 Text people typed (notes, SMS bodies) and provider error details stay as written.
 """
@@ -20,42 +24,24 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Staff, Team, Ticket, TicketEvent, Village
+from ..models import EventKind, Staff, Team, Ticket, TicketEvent, Village
 from .labels import REASONS
 from .roster import local
 
 CHANNELS = {"voice": _l("a call"), "sms": _l("SMS")}
 PROVIDERS = {"twilio": "Twilio", "gateway": "SMS Gateway"}
 
-#: Fixed sentences, translated whole (their kinds carry no data that says which one).
-FIXED = {
-    "not sent: no caller number": _l("not sent: no caller number"),
-    "not sent: the resident opted out (STOP)": _l("not sent: the resident opted out (STOP)"),
-    "not sent: no provider configured": _l("not sent: no provider configured"),
-    "no reply: no_number": _l("no reply: the sender's number is unknown"),
-    "no reply: opted_out": _l("no reply: the resident opted out (STOP)"),
-    "no reply: reply_cap": _l("no reply: this number got too many replies in the last hour"),
-    "callback asked for by SMS": _l("callback asked for by SMS"),
-    "cancelled by the resident by SMS": _l("cancelled by the resident by SMS"),
-    "marked elderly": _l("marked elderly"),
-    "elderly flag removed": _l("elderly flag removed"),
-    "voice message recorded": _l("voice message recorded"),
-    "not placed: no Twilio credentials or no phone number": _l(
-        "not placed: no Twilio credentials or no phone number"
-    ),
-    "voice message transcribed: no words recognised; listen to the recording": _l(
-        "voice message transcribed: no words recognised; listen to the recording"
-    ),
+#: Why an SMS was not sent (`data["reason"]`, hotline.messaging.deliver).
+NOT_SENT = {
+    "no_number": _l("not sent: no caller number"),
+    "opted_out": _l("not sent: the resident opted out (STOP)"),
+    "no_provider": _l("not sent: no provider configured"),
 }
-#: Sentences that end in a detail from elsewhere (a provider's or a library's error):
-#: the stored prefix, translated; the detail stays as written.
-PREFIXED = {
-    "not sent: ": _l("not sent: %(detail)s"),
-    "transcription failed: ": _l("transcription failed: %(detail)s"),
-    "recording not downloaded: ": _l("recording not downloaded: %(detail)s"),
-    "recording not available yet, will retry: ": _l("recording not available yet, will retry: %(detail)s"),
-    "voice message not transcribed: ": _l("voice message not transcribed: %(detail)s"),
-    "not placed: Twilio refused ": _l("not placed: Twilio refused %(detail)s"),
+#: Why an SMS reply was not sent (`data["no_reply"]`, hotline.sms.pipeline.NoReply).
+NO_REPLY = {
+    "no_number": _l("no reply: the sender's number is unknown"),
+    "opted_out": _l("no reply: the resident opted out (STOP)"),
+    "reply_cap": _l("no reply: this number got too many replies in the last hour"),
 }
 
 
@@ -63,22 +49,24 @@ class Lookups:
     """Names of the people, teams and villages a page's events mention, in three queries."""
 
     def __init__(self, events: Iterable[TicketEvent]):
-        users, teams, villages = set(), set(), set()
+        users: set[str] = set()
+        teams: set[str] = set()
+        villages: set[str] = set()
         for event in events:
             data = event.data or {}
             users.update(v for v in (event.actor, data.get("staff"), data.get("volunteer")) if v)
-            if event.kind == "reassigned" and data.get("to"):
+            if event.kind == EventKind.REASSIGNED and data.get("to"):
                 users.add(data["to"])
-            if event.kind == "transferred" and data.get("to"):
+            if event.kind == EventKind.TRANSFERRED and data.get("to"):
                 teams.add(data["to"])
-            if event.kind == "routed" and data.get("village"):
+            if event.kind == EventKind.ROUTED and data.get("village"):
                 villages.add(data["village"])
         self.people = self._names(Staff.username, Staff.name, users)
         self.teams = self._names(Team.code, Team.name, teams)
         self.villages = self._names(Village.code, Village.name, villages)
 
     @staticmethod
-    def _names(key, name, wanted: set[str]) -> dict[str, str]:
+    def _names(key: Any, name: Any, wanted: set[str]) -> dict[str, str]:
         if not wanted:
             return {}
         return {k: v for k, v in db.session.execute(select(key, name).where(key.in_(wanted)))}
@@ -91,10 +79,10 @@ class Lookups:
 
 
 Render = Callable[[TicketEvent, dict[str, Any], Lookups], str]
-RENDERERS: dict[str, Render] = {}
+RENDERERS: dict[EventKind, Render] = {}
 
 
-def renders(*kinds: str):
+def renders(*kinds: EventKind) -> Callable[[Render], Render]:
     def register(fn: Render) -> Render:
         for kind in kinds:
             RENDERERS[kind] = fn
@@ -103,21 +91,16 @@ def renders(*kinds: str):
     return register
 
 
-def with_note(text: str, event: TicketEvent, data: dict[str, Any], english: str) -> str:
-    """Append the staff member's note. Rows written before notes went into `data` keep it
-    only in the sentence: those show the stored sentence instead."""
-    if "note" in data:
-        return f"{text}: {data['note']}" if data["note"] else text
-    if (event.message or "") != english:
-        raise KeyError("note only in the stored sentence")
-    return text
+def with_note(text: str, data: dict[str, Any]) -> str:
+    """Append the staff member's note (KeyError when the data does not say whether one was given)."""
+    return f"{text}: {data['note']}" if data["note"] else text
 
 
 def _when(value: str) -> str:
     return f"{local(datetime.fromisoformat(value)):%d/%m %H:%M}"
 
 
-@renders("created")
+@renders(EventKind.CREATED)
 def _created(event, data, names):
     ticket: Ticket = event.ticket
     values = {"reason": REASONS[ticket.reason], "channel": CHANNELS[ticket.channel]}
@@ -126,7 +109,19 @@ def _created(event, data, names):
     return _("request created (%(reason)s) via %(channel)s", **values)
 
 
-@renders("sms_sent")
+@renders(EventKind.NOTE)
+def _typed(event, data, names):
+    return event.message or ""  # what a person typed, as written
+
+
+@renders(EventKind.SMS_IN)
+def _sms_in(event, data, names):
+    if data.get("empty"):
+        return _("(empty SMS)")
+    return event.message or ""  # the resident's text, as written
+
+
+@renders(EventKind.SMS_SENT)
 def _sms_sent(event, data, names):
     if data.get("status") == "twiml":
         return _("SMS reply sent through Twilio (TwiML)")
@@ -134,51 +129,64 @@ def _sms_sent(event, data, names):
     return _("SMS sent through %(provider)s (%(status)s)", provider=provider, status=data["status"])
 
 
-@renders("sms_not_sent", "sms_failed", "callback_failed", "cancelled", "flag", "voice_message")
-def _fixed(event, data, names):
-    message = event.message or ""
-    if message in FIXED:
-        return str(FIXED[message])
-    if event.kind == "sms_failed" and "provider_id" in data:  # the provider's later word
+@renders(EventKind.SMS_NOT_SENT)
+def _sms_not_sent(event, data, names):
+    if "no_reply" in data:
+        return str(NO_REPLY[data["no_reply"]])
+    return str(NOT_SENT[data["reason"]])
+
+
+@renders(EventKind.SMS_FAILED)
+def _sms_failed(event, data, names):
+    if "provider_id" in data:  # the provider's later word
         return _("SMS not delivered (%(status)s)", status=data["status"])
-    return _prefixed(message)
+    return _("not sent: %(detail)s", detail=data["detail"])
 
 
-def _prefixed(message: str) -> str:
-    for prefix, text in PREFIXED.items():
-        if message.startswith(prefix):
-            return str(text) % {"detail": message[len(prefix):]}
-    raise KeyError(message)
-
-
-@renders("sms_delivered")
+@renders(EventKind.SMS_DELIVERED)
 def _sms_delivered(event, data, names):
     return _("SMS delivered")
 
 
-@renders("claimed")
+@renders(EventKind.CANCELLED)
+def _cancelled(event, data, names):
+    if event.actor != "resident:sms":
+        raise KeyError("cancelled by someone else: the stored sentence says who")
+    return _("cancelled by the resident by SMS")
+
+
+@renders(EventKind.FLAG)
+def _flag(event, data, names):
+    return _("marked elderly") if data["elderly"] else _("elderly flag removed")
+
+
+@renders(EventKind.VOICE_MESSAGE)
+def _voice_message(event, data, names):
+    return _("voice message recorded")
+
+
+@renders(EventKind.CLAIMED)
 def _claimed(event, data, names):
     return _("claimed by %(name)s", name=names.person(data.get("staff") or event.actor))
 
 
-@renders("released")
+@renders(EventKind.RELEASED)
 def _released(event, data, names):
     return _("released by %(name)s", name=names.person(event.actor))
 
 
-@renders("reassigned")
+@renders(EventKind.REASSIGNED)
 def _reassigned(event, data, names):
     return _("assigned to %(to)s by %(name)s", to=names.person(data["to"]), name=names.person(event.actor))
 
 
-@renders("outcome")
+@renders(EventKind.OUTCOME)
 def _outcome(event, data, names):
     outcome = data["outcome"]
     if outcome == "resolved":
-        name = names.person(event.actor)
-        return with_note(_("resolved by %(name)s", name=name), event, data, f"resolved by {name}")
+        return with_note(_("resolved by %(name)s", name=names.person(event.actor)), data)
     if outcome == "wrong_number":
-        return with_note(_("wrong number"), event, data, "wrong number")
+        return with_note(_("wrong number"), data)
     if outcome == "no_answer":
         values = {"attempt": data["attempt"], "max": data["max_attempts"]}
         if "retry_at" in data:
@@ -193,77 +201,89 @@ def _outcome(event, data, names):
     raise KeyError(outcome)
 
 
-@renders("visit_booked")
+@renders(EventKind.VISIT_BOOKED)
 def _visit_booked(event, data, names):
     day = date.fromisoformat(data["visit_on"])
     name = names.person(data["volunteer"])
-    text = _("home visit on %(date)s by %(name)s", date=f"{day:%d/%m/%Y}", name=name)
-    return with_note(text, event, data, f"home visit on {day:%d/%m/%Y} by {name}")
+    return with_note(_("home visit on %(date)s by %(name)s", date=f"{day:%d/%m/%Y}", name=name), data)
 
 
-@renders("transferred")
+@renders(EventKind.TRANSFERRED)
 def _transferred(event, data, names):
-    team = names.teams[data["to"]]
-    return with_note(_("transferred to %(team)s", team=team), event, data, f"transferred to {team}")
+    return with_note(_("transferred to %(team)s", team=names.teams[data["to"]]), data)
 
 
-@renders("routed")
+@renders(EventKind.ROUTED)
 def _routed(event, data, names):
     return _("village set to %(village)s", village=names.villages[data["village"]])
 
 
-@renders("retry_due")
+@renders(EventKind.RETRY_DUE)
 def _retry_due(event, data, names):
     return _("back in the queue for callback try %(attempt)s", attempt=data["attempt"])
 
 
-@renders("callback_requested")
+@renders(EventKind.CALLBACK_REQUESTED)
 def _callback_requested(event, data, names):
     if "staff" in data:
         return _("%(name)s is calling back through the hotline", name=names.person(data["staff"]))
-    return str(FIXED[event.message or ""])
+    return _("callback asked for by SMS")
 
 
-@renders("callback_placed")
+@renders(EventKind.CALLBACK_PLACED)
 def _callback_placed(event, data, names):
     name = names.person(data["staff"])
     return _("ringing %(name)s, then the resident (call %(sid)s)", name=name, sid=data["sid"])
 
 
-@renders("staff_sms_sent")
+@renders(EventKind.CALLBACK_FAILED)
+def _callback_failed(event, data, names):
+    if data["reason"] == "refused":
+        return _("not placed: Twilio refused %(detail)s", detail=f"({data['http_status']})")
+    if data["reason"] == "no_credentials":
+        return _("not placed: no Twilio credentials or no phone number")
+    raise KeyError(data["reason"])
+
+
+@renders(EventKind.STAFF_SMS_SENT)
 def _staff_sms_sent(event, data, names):
     return _("visit details texted to %(name)s", name=names.person(data["volunteer"]))
 
 
-@renders("staff_sms_not_sent")
+@renders(EventKind.STAFF_SMS_NOT_SENT)
 def _staff_sms_not_sent(event, data, names):
     return _("volunteer %(name)s not texted: no phone or provider", name=names.person(data["volunteer"]))
 
 
-@renders("staff_sms_failed")
+@renders(EventKind.STAFF_SMS_FAILED)
 def _staff_sms_failed(event, data, names):
-    return _("volunteer not texted: %(detail)s", detail=(event.message or "").split(": ", 1)[1])
+    return _("volunteer not texted: %(detail)s", detail=data["detail"])
 
 
-@renders("dropped_call", "missed_call")
-def _unfinished_call(event, data, names):
-    if event.kind == "dropped_call":
-        return _("dropped call from the same number")
+@renders(EventKind.DROPPED_CALL)
+def _dropped_call(event, data, names):
+    return _("dropped call from the same number")
+
+
+@renders(EventKind.MISSED_CALL)
+def _missed_call(event, data, names):
     return _("missed call from the same number")
 
 
-@renders("recording_failed", "recording_absent")
-def _recording_lost(event, data, names):
-    if event.kind == "recording_failed":
-        return _("recording failed: no voice message was kept")
+@renders(EventKind.RECORDING_FAILED)
+def _recording_failed(event, data, names):
+    return _("recording failed: no voice message was kept")
+
+
+@renders(EventKind.RECORDING_ABSENT)
+def _recording_absent(event, data, names):
     return _("recording absent: no voice message was kept")
 
 
-@renders("transcription_done")
+@renders(EventKind.TRANSCRIPTION_DONE)
 def _transcription_done(event, data, names):
-    message = event.message or ""
-    if message in FIXED:
-        return str(FIXED[message])
+    if data.get("empty"):
+        return _("voice message transcribed: no words recognised; listen to the recording")
     confidence = f"{data['confidence']:.2f}"
     if data.get("low_confidence"):
         return _(
@@ -273,7 +293,7 @@ def _transcription_done(event, data, names):
     return _("voice message transcribed (confidence %(confidence)s)", confidence=confidence)
 
 
-@renders("transcription_no_model")
+@renders(EventKind.TRANSCRIPTION_NO_MODEL)
 def _transcription_no_model(event, data, names):
     return _(
         "no speech model for %(language)s installed; the recording can be played",
@@ -281,20 +301,33 @@ def _transcription_no_model(event, data, names):
     )
 
 
-@renders("transcription_failed", "transcription_waiting_for_audio", "transcription_unreadable_audio")
-def _transcription_trouble(event, data, names):
-    return _prefixed(event.message or "")
+@renders(EventKind.TRANSCRIPTION_FAILED)
+def _transcription_failed(event, data, names):
+    if data["step"] == "download":
+        return _("recording not downloaded: %(detail)s", detail=data["detail"])
+    return _("transcription failed: %(detail)s", detail=data["detail"])
+
+
+@renders(EventKind.TRANSCRIPTION_WAITING_FOR_AUDIO)
+def _transcription_waiting(event, data, names):
+    return _("recording not available yet, will retry: %(detail)s", detail=data["detail"])
+
+
+@renders(EventKind.TRANSCRIPTION_UNREADABLE_AUDIO)
+def _transcription_unreadable(event, data, names):
+    return _("voice message not transcribed: %(detail)s", detail=data["detail"])
 
 
 def line(event: TicketEvent, names: Lookups) -> str:
     """The event in the current locale; the stored sentence when it cannot be rendered."""
-    render = RENDERERS.get(event.kind)
-    if render is not None:
-        try:
-            return render(event, event.data or {}, names)
-        except (KeyError, TypeError, ValueError, IndexError):
-            pass  # data from before this module knew the kind's fields
-    return event.message or ""
+    known = EventKind._value2member_map_.get(event.kind)
+    render = RENDERERS.get(known) if isinstance(known, EventKind) else None
+    if render is None:
+        return event.message or ""  # a kind this version does not know
+    try:
+        return render(event, event.data or {}, names)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return event.message or ""  # data that lacks what the line needs
 
 
 def lines(events: Iterable[TicketEvent]) -> dict[int, str]:

@@ -562,7 +562,7 @@ def admin_staff(staff_id: int):
         "active": request.form.get("active") == "1",
     }
     person.role, person.team_id, person.phone = role, team.id if team else None, phone
-    person.active = changes["active"]
+    person.active = request.form.get("active") == "1"
     audit.record(current_user.username, "staff_changed", person.username, **changes)
     flash(_("Saved."), "ok")
     return redirect(url_for("staff.admin"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -16,7 +17,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(transcribe)
 
 
-def _human(size: int) -> str:
+def _human(size: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
@@ -32,7 +33,7 @@ def models_list(as_json: bool, check: bool) -> None:
     """Language, model, path, size on disk, and whether Vosk loads it."""
     from .. import speech_models
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for language, model in sorted(speech_models.available_models(current_app.config["DATA_DIR"]).items()):
         loads: bool | str | None = None
         if check:

@@ -16,13 +16,14 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 
 from .. import outbox, speech_models, tickets
 from ..extensions import db
-from ..models import Transcription, TranscriptionStatus, VoiceMessage, utcnow
+from ..models import EventKind, Transcription, TranscriptionStatus, VoiceMessage, utcnow
 from .download import DownloadFailed, DownloadRefused, NotYetAvailable, fetch, media_url
 
 log = logging.getLogger(__name__)
@@ -108,12 +109,13 @@ def _claim(row: Transcription) -> bool:
     free = [Transcription.status != Status.RUNNING, Transcription.started_at < now - STALE_AFTER]
     if job is not None:
         free.append(Transcription.job_id == job)
-    claimed = db.session.execute(
+    result = db.session.execute(
         update(Transcription)
         .where(Transcription.id == row.id, Transcription.status != Status.DONE, or_(*free))
         .values(status=Status.RUNNING, started_at=now, job_id=job)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = cast(CursorResult, result).rowcount  # an UPDATE's result: a cursor's
     db.session.refresh(row)
     return claimed == 1
 
@@ -124,7 +126,7 @@ def _finish(row: Transcription, status: Status, message: str, previous: str, **d
     row.error = None if status == Status.DONE else message
     row.finished_at = utcnow()
     if status == Status.DONE or status != previous:
-        tickets.add_event(row.ticket, f"transcription_{status}", message,
+        tickets.add_event(row.ticket, EventKind(f"transcription_{status}"), message,
                           data={"recording_sid": row.voice_message.recording_sid, **data})
 
 
@@ -150,19 +152,21 @@ def fetch_audio(run: Run) -> Path | None:
     try:
         return _ensure_audio(run.row, run.row.voice_message, data_dir)
     except (DownloadRefused, DownloadFailed) as error:
-        _finish(run.row, Status.FAILED, f"recording not downloaded: {error}", run.previous)
+        _finish(run.row, Status.FAILED, f"recording not downloaded: {error}", run.previous,
+                step="download", detail=str(error))
         run.outcome = str(error)
     except NotYetAvailable as error:
         _finish(run.row, Status.WAITING_FOR_AUDIO, f"recording not available yet, will retry: {error}",
-                run.previous)
+                run.previous, detail=str(error))
         run.outcome, run.retry = str(error), error
     return None
 
 
 def fail(run: Run, error: Exception) -> None:
     """After a bug or a crash in Vosk (that unit rolled back): say so on the request."""
-    _finish(run.row, Status.FAILED, f"transcription failed: {error.__class__.__name__}: {error}",
-            run.previous)
+    detail = f"{error.__class__.__name__}: {error}"
+    _finish(run.row, Status.FAILED, f"transcription failed: {detail}", run.previous,
+            step="transcribe", detail=detail)
 
 
 def transcribe(run: Run, audio_path: Path) -> str:
@@ -188,7 +192,8 @@ def transcribe(run: Run, audio_path: Path) -> str:
     try:
         audio = decode(audio_path)
     except UnreadableAudio as error:
-        _finish(row, Status.UNREADABLE, f"voice message not transcribed: {error}", run.previous)
+        _finish(row, Status.UNREADABLE, f"voice message not transcribed: {error}", run.previous,
+                detail=str(error))
         return str(error)
 
     if not speech_models.is_loaded(model_info.path):
@@ -218,7 +223,7 @@ def transcribe(run: Run, audio_path: Path) -> str:
     else:
         summary = f"voice message transcribed (confidence {confidence:.2f})"
     _finish(row, Status.DONE, summary, run.previous, confidence=confidence, low_confidence=low,
-            model=model_info.name, seconds=row.audio_seconds)
+            empty=not result.text, model=model_info.name, seconds=row.audio_seconds)
     return summary
 
 
