@@ -7,13 +7,11 @@ models already loaded by the preload hook before RQ forked.
 
 from __future__ import annotations
 
-from hotline.extensions import db
+from hotline import jobs
 from hotline.transcription import pipeline
 
 
+@jobs.transcribe_voice_message.implementation
 def transcribe_voice_message(voice_message_id: int) -> str:
     """Download, decode and transcribe one voice message; a second run changes nothing."""
-    try:
-        return pipeline.transcribe(voice_message_id)
-    finally:
-        db.session.remove()
+    return pipeline.transcribe(voice_message_id)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from hotline import messaging
-from hotline.extensions import db
+from hotline import jobs, messaging
 
 
+@jobs.send_outbound_sms.implementation
 def send_sms(outbound_id: int) -> str:
     """Send one queued SMS; a provider hiccup raises so RQ retries with backoff (outbox.JOB_RETRY)."""
-    try:
-        return messaging.send_outbound(outbound_id)
-    finally:
-        db.session.remove()
+    return messaging.send_outbound(outbound_id)
