@@ -45,6 +45,13 @@ def _shape(signature: inspect.Signature) -> list[tuple[str, Any, Any]]:
     return [(p.name, p.kind, p.default) for p in signature.parameters.values()]
 
 
+def _plain(signature: inspect.Signature) -> str:
+    """`(ticket_id, key='hello')`: the shape, for a message."""
+    empty = inspect.Parameter.empty
+    parameters = [p.replace(annotation=empty) for p in signature.parameters.values()]
+    return str(signature.replace(parameters=parameters, return_annotation=empty))
+
+
 class JobSpec:
     """A declared job: its stable name (the outbox's `func`, RQ's function name), its queue,
     its signature, and the body workers/ bound to it. Not callable: queue it with add_job."""
@@ -63,8 +70,8 @@ class JobSpec:
         """Decorator for the function in workers/ that runs this job; returns it unchanged."""
         if _shape(inspect.signature(body)) != _shape(self.signature):
             raise JobRegistryError(
-                f"job {self.name}: {body.__module__}.{body.__qualname__}{inspect.signature(body)} "
-                f"does not fit its declaration {self.name}{self.signature}"
+                f"job {self.name}: {body.__module__}.{body.__qualname__}{_plain(inspect.signature(body))} "
+                f"does not fit its declaration {self.name}{_plain(self.signature)}"
             )
         if self.body is not None and self.body is not body:
             raise JobRegistryError(
