@@ -1,9 +1,9 @@
 """One registry of background jobs: each declared once here, queued by object, run by name.
 
 Domain code writes `outbox.add_job(job_id, jobs.send_ticket_sms, ticket.id, …)`: it holds
-the declaration below, never a dotted string, so a misspelt job is a NameError at import
-(and a ruff error), and arguments that do not fit the declared signature are a TypeError
-in the caller's transaction, not a row set aside later.
+the declaration below, never a dotted string, so a misspelt job is an AttributeError the
+first time the line runs (in its test), and arguments that do not fit the declared
+signature are a TypeError in the caller's transaction, not a row set aside later.
 
 Why the declarations live here and the bodies in workers/. A job body is an edge (it
 opens the unit of work, like a webhook) and calls down into the domain:
