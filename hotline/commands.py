@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker)
     app.cli.add_command(relay)
     app.cli.add_command(outbox_group)
+    app.cli.add_command(jobs_group)
     from .ivr import commands as ivr_commands  # prompts …, call
     from .staff import cli as staff_cli
 
@@ -111,6 +112,7 @@ def outbox_list(as_json: bool, limit: int) -> None:
         click.echo(json.dumps({
             "pending": state.pending,
             "oldest_pending_age_seconds": state.oldest_pending_age,
+            "scheduled": state.scheduled,
             "set_aside": state.set_aside,
             "relayed_unfinished": state.relayed_unfinished,
             "failed": state.failed,
@@ -119,12 +121,13 @@ def outbox_list(as_json: bool, limit: int) -> None:
         return
     age = f" (oldest {state.oldest_pending_age:.0f} s)" if state.oldest_pending_age is not None else ""
     click.echo(f"pending: {state.pending}{age}")
+    click.echo(f"scheduled for later: {state.scheduled}")
     click.echo(f"set aside: {state.set_aside}")
     click.echo(f"relayed, not finished: {state.relayed_unfinished}")
     click.echo(f"failed: {state.failed}")
     titles = {"set_aside": "Set aside (`hotline outbox retry ID` puts one back):",
               "failed": "Failed after RQ's retries:", "unfinished": "Relayed, not finished:",
-              "pending": "Pending:"}
+              "pending": "Pending:", "scheduled": "Scheduled for later:"}
     for name, rows in sections.items():
         if rows:
             click.echo(f"\n{titles[name]}")
@@ -142,7 +145,7 @@ def _outbox_row(row) -> dict:
         "id": row.id, "job_id": row.job_id, "func": row.func, "queue": row.queue,
         "attempts": row.attempts, "created_at": when(row.created_at), "relayed_at": when(row.relayed_at),
         "set_aside_at": when(row.set_aside_at), "set_aside_reason": row.set_aside_reason,
-        "failed_at": when(row.failed_at), "last_error": row.last_error,
+        "failed_at": when(row.failed_at), "last_error": row.last_error, "run_at": when(row.run_at),
     }
 
 
@@ -183,3 +186,38 @@ def outbox_reconcile(grace: float | None) -> None:
     done = outbox.reconcile(redis, grace=grace)
     click.echo(f"enqueued again {done.requeued}, finished {done.finished}, failed {done.failed}, "
                f"set aside {done.set_aside}")
+
+
+# --- the job registry ------------------------------------------------------------------
+
+@click.group("jobs", cls=AppGroup)
+def jobs_group() -> None:
+    """The background jobs (hotline.jobs) and the bodies workers/ binds to them."""
+
+
+@jobs_group.command("check")
+def jobs_check() -> None:
+    """Fail when a declared job has no body in workers/ (what `hotline worker` checks at start)."""
+    from workers.main import JOB_MODULES  # importing workers/ binds the bodies
+
+    from . import jobs
+
+    problems = jobs.registry.problems()
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} job(s) would resolve to nothing")
+    click.echo(f"{len(jobs.registry.jobs)} jobs, each with its body ({len(JOB_MODULES)} modules)")
+
+
+@jobs_group.command("list")
+def jobs_list() -> None:
+    """Each job: its name (the outbox's `func`), queue, body and former dotted names."""
+    from workers.main import JOB_MODULES  # noqa: F401  (importing workers/ binds the bodies)
+
+    from . import jobs
+
+    for spec in jobs.registry.jobs.values():
+        body = f"{spec.body.__module__}.{spec.body.__qualname__}" if spec.body else "(no body)"
+        former = ", ".join(old for old, same in jobs.registry.former_names.items() if same is spec)
+        click.echo(f"{spec.name:<28} {spec.queue:<8} {body}" + (f"  (was {former})" if former else ""))

@@ -26,7 +26,7 @@ bp = Blueprint("health", __name__)
 
 #: Thresholds, each overridable in the config (HOTLINE_HEALTH_… in the environment).
 DEFAULTS = {
-    # the oldest row waiting for the relay
+    # the oldest row waiting for the relay since it came due (rows scheduled for later are not lag)
     "HEALTH_RELAY_LAG_SECONDS": 60,
     # a relayed job neither finished nor failed after this long (retries back off up to 15 min)
     "HEALTH_UNFINISHED_AGE_SECONDS": 3600,
@@ -86,6 +86,7 @@ def outbox_fields(state: outbox.Summary | None) -> dict[str, Any] | None:
     return {
         "pending": state.pending,
         "oldest_pending_age_seconds": rounded(state.oldest_pending_age),
+        "scheduled": state.scheduled,
         "set_aside": state.set_aside,
         "relayed_unfinished": state.relayed_unfinished,
         "oldest_unfinished_age_seconds": rounded(state.oldest_unfinished_age),

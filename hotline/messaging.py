@@ -301,6 +301,7 @@ def queue_sms(
 
     `new_key`: the caller knows the key cannot exist yet (it holds a fresh row's id).
     """
+    from . import jobs
     from .outbox import add_job
 
     if not new_key and db.session.scalar(select(SmsOutbound.id).where(SmsOutbound.key == key)):
@@ -310,7 +311,7 @@ def queue_sms(
     )
     db.session.add(row)
     db.session.flush()
-    add_job(f"sms-out-{row.id}", "workers.sms.send_sms", row.id)
+    add_job(f"sms-out-{row.id}", jobs.send_outbound_sms, row.id)
     return row
 
 

@@ -2,11 +2,12 @@
 
 Two kinds of numbers, kept right under gunicorn's several worker processes in two ways:
 
-* **State** — outbox backlog and the age of its oldest row, set-aside and failed rows,
-  RQ queue depths, workers, SMS sent and failed, transcriptions waiting — is read from
-  the database and Redis at scrape time by `LineCollector`. Every web process sees the
-  same database and Redis, so whichever gunicorn worker answers the scrape gives the
-  same numbers, on one machine or many, and nothing is held in memory or on disk.
+* **State** — outbox backlog and the age of its oldest row, rows scheduled for later,
+  set-aside and failed rows, RQ queue depths, workers, SMS sent and failed, transcriptions
+  waiting — is read from the database and Redis at scrape time by `LineCollector`. Every
+  web process sees the same database and Redis, so whichever gunicorn worker answers the
+  scrape gives the same numbers, on one machine or many, and nothing is held in memory
+  or on disk.
 * **Webhook latency** is known only inside the process that served the request: a
   prometheus_client Histogram per endpoint. Under gunicorn it runs in prometheus_client's
   multiprocess mode: `hotline/gunicorn_conf.py` gives the master a fresh
@@ -146,12 +147,13 @@ class LineCollector:
 
         rows = _gauge("hotline_outbox_rows", "Outbox rows by state (finished rows are not counted).",
                       ["state"])
-        for name, value in (("pending", state.pending), ("set_aside", state.set_aside),
-                            ("relayed_unfinished", state.relayed_unfinished), ("failed", state.failed)):
+        for name, value in (("pending", state.pending), ("scheduled", state.scheduled),
+                            ("set_aside", state.set_aside), ("relayed_unfinished", state.relayed_unfinished),
+                            ("failed", state.failed)):
             rows.add_metric([name], value)
         yield rows
         pending_age = _gauge("hotline_outbox_oldest_pending_age_seconds",
-                             "Age of the oldest row waiting for the relay (0 when none waits).")
+                             "How long the oldest due row has waited for the relay (0 when none waits).")
         pending_age.add_metric([], state.oldest_pending_age or 0.0)
         yield pending_age
         unfinished_age = _gauge("hotline_outbox_oldest_unfinished_age_seconds",

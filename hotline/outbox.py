@@ -8,21 +8,25 @@ written to be idempotent anyway.
 
 A row's life (docs/outbox-and-health.md):
 
-    pending ──relay──▶ relayed ──worker──▶ finished       (success callback)
-       │                  │  ▲
-       │                  │  └── reconcile: job gone from Redis → enqueued again
-       │                  └────▶ failed                   (RQ gave up after its retries)
-       └──▶ set aside (a reason a person can act on; `hotline outbox retry ID` puts it back)
+    scheduled ──run_at──▶ pending ──relay──▶ relayed ──worker──▶ finished    (success callback)
+                             │                  │  ▲
+                             │                  │  └── reconcile: job gone from Redis → enqueued again
+                             │                  └────▶ failed                (RQ gave up after its retries)
+                             └──▶ set aside (a reason a person can act on; `hotline outbox retry ID`)
+
+Work for later (a no-answer retry, a visit reminder) is a row with `run_at`: it stays
+in the database until it is due by hotline.clock, then is relayed like any other. So
+it survives a Redis that loses its data, and RQ's scheduler is needed only for RQ's
+own retry back-off.
 
 No single row can stop the line: whatever makes one row unqueueable (a job id
-RQ refuses, a function that does not import, arguments that do not fit) sets
-that row aside and the pass goes on; only Redis itself being down stops a pass.
+RQ refuses, a name that is no job of hotline.jobs, arguments that do not fit)
+sets that row aside and the pass goes on; only Redis itself being down stops a pass.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 import re
 import time
@@ -34,10 +38,11 @@ from flask import current_app
 from redis.exceptions import RedisError
 from rq import Callback, Queue, Retry
 from rq.job import Job, JobStatus
-from rq.utils import as_text, import_attribute
+from rq.utils import as_text
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import jobs
 from .extensions import db
 from .models import OutboxMessage, utcnow
 
@@ -73,8 +78,18 @@ def safe_job_id(raw: str) -> str:
     return f"{kept}-x{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
 
 
-def add_job(job_id: str, func: str, *args: Any, queue: str = "default") -> OutboxMessage | None:
-    """Queue `func(*args)` once per `job_id`, in the caller's transaction."""
+def add_job(
+    job_id: str, job: jobs.JobSpec, *args: Any, queue: str | None = None, run_at: datetime | None = None
+) -> OutboxMessage | None:
+    """Queue `job(*args)` once per `job_id`, in the caller's transaction; not before `run_at`.
+
+    `job` is a declaration of hotline.jobs, never a name: arguments that do not fit it
+    raise TypeError here, in the caller's test, instead of setting the row aside later.
+    `queue` overrides the job's own (the asr queue's name is a setting).
+    """
+    if not isinstance(job, jobs.JobSpec):
+        raise TypeError(f"add_job takes a job declared in hotline.jobs, not {job!r}")
+    job.check_arguments(args)
     job_id = safe_job_id(job_id)
     pending = next(
         (m for m in db.session.new if isinstance(m, OutboxMessage) and m.job_id == job_id), None
@@ -83,18 +98,34 @@ def add_job(job_id: str, func: str, *args: Any, queue: str = "default") -> Outbo
         return None
     if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.job_id == job_id)):
         return None
-    message = OutboxMessage(job_id=job_id, func=func, args=list(args), queue=queue)
+    message = OutboxMessage(
+        job_id=job_id, func=job.name, args=list(args), queue=queue or job.queue, run_at=run_at
+    )
     db.session.add(message)
     return message
 
 
 # --- states -------------------------------------------------------------------------
-# Every state is found through one of two indexes, `relayed_at IS NULL` (pending, set aside)
-# or `finished_at IS NULL` (relayed, failed), so /healthz and the relay's polling stay cheap
-# however many finished rows the table keeps, and SQLite's planner has no wrong index to pick.
+# Every state is found through one of two indexes, `relayed_at IS NULL` (scheduled, pending,
+# set aside) or `finished_at IS NULL` (relayed, failed), so /healthz and the relay's polling
+# stay cheap however many finished rows the table keeps, and SQLite's planner has no wrong
+# index to pick. `run_at` needs no index of its own: it only splits the few unrelayed rows.
 
-def _is_pending():
+def _is_waiting():
+    """Not relayed, not set aside: pending now or scheduled for later."""
     return OutboxMessage.relayed_at.is_(None) & OutboxMessage.set_aside_at.is_(None)
+
+
+def _is_pending(now: datetime | None = None):
+    """Waiting and due: what the relay takes."""
+    now = now or utcnow()
+    return _is_waiting() & (OutboxMessage.run_at.is_(None) | (OutboxMessage.run_at <= now))
+
+
+def _is_scheduled(now: datetime | None = None):
+    """Waiting for its `run_at`: not the relay's backlog."""
+    now = now or utcnow()
+    return _is_waiting() & (OutboxMessage.run_at > now)
 
 
 def _is_set_aside():
@@ -120,10 +151,12 @@ STATES = {
     "failed": (_is_failed, OutboxMessage.failed_at),
     "unfinished": (_is_unfinished, OutboxMessage.relayed_at),
     "pending": (_is_pending, OutboxMessage.id),
+    "scheduled": (_is_scheduled, OutboxMessage.run_at),
 }
 
 
 def pending_count() -> int:
+    """Rows due now (scheduled rows not yet due are not counted: the relay has nothing to do)."""
     query = select(func.count()).select_from(OutboxMessage).where(_is_pending())
     return db.session.execute(query).scalar_one()
 
@@ -132,12 +165,13 @@ def pending_count() -> int:
 class Summary:
     """How the outbox stands: what /healthz, /metrics, `hotline outbox` and the dashboard show."""
 
-    pending: int
-    oldest_pending_age: float | None  # seconds; None when nothing waits
+    pending: int  # due now: the relay's backlog
+    oldest_pending_age: float | None  # seconds since the oldest due row came due; None when none
     set_aside: int
     relayed_unfinished: int
     oldest_unfinished_age: float | None
     failed: int
+    scheduled: int = 0  # waiting for a later `run_at`: neither backlog nor lag
 
 
 def summary(now: datetime | None = None) -> Summary:
@@ -155,7 +189,9 @@ def summary(now: datetime | None = None) -> Summary:
     def count(where) -> int:
         return db.session.execute(select(func.count()).select_from(OutboxMessage).where(where)).scalar_one()
 
-    pending, pending_age = count_and_oldest(_is_pending(), OutboxMessage.created_at)
+    # A scheduled row that came due has waited since its run_at, not since it was written.
+    came_due = func.coalesce(OutboxMessage.run_at, OutboxMessage.created_at)
+    pending, pending_age = count_and_oldest(_is_pending(now), came_due)
     unfinished, unfinished_age = count_and_oldest(_is_unfinished(), OutboxMessage.relayed_at)
     return Summary(
         pending=pending,
@@ -164,6 +200,7 @@ def summary(now: datetime | None = None) -> Summary:
         relayed_unfinished=unfinished,
         oldest_unfinished_age=unfinished_age,
         failed=count(_is_failed()),
+        scheduled=count(_is_scheduled(now)),
     )
 
 
@@ -176,20 +213,18 @@ def rows_in(state: str, limit: int = 50) -> list[OutboxMessage]:
 
 def _enqueue(row: OutboxMessage, redis) -> None:
     """Hand one row to RQ, or raise: RedisError when Redis is down, anything else when the row
-    itself is wrong (checked here, not left to fail five times on a worker)."""
-    target = import_attribute(row.func)  # ValueError/AttributeError: no such function
-    if not callable(target):
-        raise TypeError(f"{row.func} is not a function")
+    itself is wrong (checked here, not left to fail five times on a worker).
+
+    RQ gets the job's registered name (a row written before the registry, with a dotted
+    path, is enqueued under its job's name); the worker runs the name (workers.main)."""
+    job = jobs.find(row.func)
+    if job is None:
+        raise LookupError(f"no job named {row.func!r} in hotline.jobs")
     if not isinstance(row.args, list):
         raise TypeError(f"args must be a list, not {type(row.args).__name__}")
-    try:
-        signature = inspect.signature(target)
-    except (TypeError, ValueError):  # a builtin without one: RQ will tell
-        signature = None
-    if signature is not None:
-        signature.bind(*row.args)  # TypeError: the arguments do not fit
+    job.check_arguments(row.args)  # TypeError: the arguments do not fit
     Queue(row.queue, connection=redis).enqueue(
-        row.func, *row.args, job_id=row.job_id, retry=JOB_RETRY, on_success=ON_SUCCESS
+        job.name, *row.args, job_id=row.job_id, retry=JOB_RETRY, on_success=ON_SUCCESS
     )
 
 
@@ -200,7 +235,8 @@ def _set_aside(row: OutboxMessage, error: Exception) -> None:
 
 
 def relay_pending(redis, limit: int = 100) -> int:
-    """Move up to `limit` pending rows into RQ; return how many went.
+    """Move up to `limit` rows that are due (no `run_at`, or `run_at` passed) into RQ; return
+    how many went. Rows scheduled for later stay in the database until their time.
 
     A row RQ cannot take for a reason of its own is set aside and the pass goes
     on; Redis being down ends the pass (the rest wait for the next one).

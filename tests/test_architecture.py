@@ -38,7 +38,8 @@ EDGES = {
 
 #: Modules of hotline/ that may import workers/.
 WORKER_STARTERS = {
-    "hotline/commands.py": "`hotline worker` builds the app, then starts the worker process (workers.main)",
+    "hotline/commands.py": "`hotline worker` builds the app, then starts the worker process (workers.main); "
+                           "`hotline jobs check` loads the job bodies to check the registry",
 }
 
 

@@ -37,8 +37,9 @@ def test_a_quiet_line_with_its_workers_is_ok(client):
     assert status == 200
     assert body["status"] == "ok" and body["problems"] == []
     assert (body["database"], body["redis"]) == ("ok", "ok")
-    assert body["outbox"] == {"pending": 0, "oldest_pending_age_seconds": None, "set_aside": 0,
-                              "relayed_unfinished": 0, "oldest_unfinished_age_seconds": None, "failed": 0}
+    assert body["outbox"] == {"pending": 0, "oldest_pending_age_seconds": None, "scheduled": 0,
+                              "set_aside": 0, "relayed_unfinished": 0, "oldest_unfinished_age_seconds": None,
+                              "failed": 0}
     assert set(body["workers"]) == {"default", "asr"}
     for kind in body["workers"].values():
         assert kind["count"] == 1 and 0 <= kind["last_heartbeat_age_seconds"] < 60

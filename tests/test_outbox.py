@@ -13,13 +13,15 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from redis import Redis
 from rq import Queue, Retry
+from rq.job import Job
 from sqlalchemy import select, text
 
-from hotline import outbox
+from hotline import clock, jobs, outbox
 from hotline.extensions import db
 from hotline.models import OutboxMessage, Ticket, utcnow
 from hotline.queueing import get_redis
@@ -32,15 +34,26 @@ from tests.twilio_sim import TwilioSim
 RQ_JOB_ID = re.compile(r"[A-Za-z0-9_-]+")
 
 
-# --- jobs the tests enqueue (imported by the forked RQ work horse) -------------------------
+# --- jobs the tests queue (registered here; the forked RQ work horse inherits the registry) ---
 
-def note_run(path: str) -> str:
+@jobs.job()
+def outbox_test_note_run(path: str) -> str:
     """Leaves one line per run, so a test can count how often RQ really ran the job."""
+
+
+@outbox_test_note_run.implementation
+def note_run(path: str) -> str:
     with open(path, "a") as runs:
         runs.write("ran\n")
     return "ok"
 
 
+@jobs.job()
+def outbox_test_always_fails() -> None:
+    """Fails every time, like a provider that refuses for good."""
+
+
+@outbox_test_always_fails.implementation
 def always_fails() -> None:
     raise RuntimeError("the provider refused for good")
 
@@ -110,10 +123,10 @@ def test_a_raw_recording_sid_becomes_a_job_id_rq_accepts(app):
 
 
 def test_add_job_is_once_per_raw_id_after_mapping(app):
-    assert outbox.add_job("asr-RE/1-1", "workers.asr.transcribe_voice_message", 1, queue="asr") is not None
+    assert outbox.add_job("asr-RE/1-1", jobs.transcribe_voice_message, 1) is not None
     db.session.commit()
-    assert outbox.add_job("asr-RE/1-1", "workers.asr.transcribe_voice_message", 1, queue="asr") is None
-    assert outbox.add_job("asr-RE/2-1", "workers.asr.transcribe_voice_message", 2, queue="asr") is not None
+    assert outbox.add_job("asr-RE/1-1", jobs.transcribe_voice_message, 1) is None
+    assert outbox.add_job("asr-RE/2-1", jobs.transcribe_voice_message, 2) is not None
     db.session.commit()
     assert len(rows()) == 2
 
@@ -131,7 +144,8 @@ def test_poison_rows_are_set_aside_and_the_rows_after_them_relay_and_run_in_the_
         assert outbox.relay_pending(get_redis()) == 1
         by_id = rows()
         assert by_id["asr-RE/../evil-1"].set_aside_reason.startswith("ValueError: Job ID must only contain")
-        assert by_id["gone-1"].set_aside_reason.startswith("ValueError: Invalid attribute name")
+        assert by_id["gone-1"].set_aside_reason == (
+            "LookupError: no job named 'workers.jobs.no_such_job' in hotline.jobs")
         assert by_id["bad-args-1"].set_aside_reason.startswith("TypeError: too many positional arguments")
         for job_id in ("asr-RE/../evil-1", "gone-1", "bad-args-1"):
             assert by_id[job_id].set_aside_at is not None and by_id[job_id].relayed_at is None
@@ -150,7 +164,7 @@ def test_poison_rows_are_set_aside_and_the_rows_after_them_relay_and_run_in_the_
 
 def test_hotline_outbox_lists_set_aside_rows_and_retry_puts_one_back(app, runner, work_queue, tmp_path):
     record = tmp_path / "runs.txt"
-    db.session.add(OutboxMessage(job_id="note/run 1", func="tests.test_outbox.note_run", args=[str(record)]))
+    db.session.add(OutboxMessage(job_id="note/run 1", func=outbox_test_note_run.name, args=[str(record)]))
     db.session.commit()
     assert outbox.relay_pending(get_redis()) == 0
     row_id = rows()["note/run 1"].id
@@ -190,7 +204,7 @@ def test_jobs_lost_when_redis_is_flushed_are_enqueued_again_after_the_grace_and_
     record = tmp_path / "runs.txt"
     with app.app_context():
         ticket = callback_request(signed_sim(app, twilio_api))
-        outbox.add_job("note-1", "tests.test_outbox.note_run", str(record))
+        outbox.add_job("note-1", outbox_test_note_run, str(record))
         db.session.commit()
         redis = get_redis()
         assert outbox.relay_pending(redis) == 2
@@ -222,7 +236,7 @@ def test_jobs_lost_when_redis_is_flushed_are_enqueued_again_after_the_grace_and_
 
 
 def test_a_job_waiting_in_its_queue_is_left_alone(app, tmp_path):
-    outbox.add_job("note-1", "tests.test_outbox.note_run", str(tmp_path / "runs.txt"))
+    outbox.add_job("note-1", outbox_test_note_run, str(tmp_path / "runs.txt"))
     db.session.commit()
     redis = get_redis()
     assert outbox.relay_pending(redis) == 1
@@ -234,7 +248,7 @@ def test_a_job_waiting_in_its_queue_is_left_alone(app, tmp_path):
 
 def test_a_finished_job_whose_callback_was_lost_is_stamped_from_rqs_record(app, work_queue, tmp_path):
     record = tmp_path / "runs.txt"
-    outbox.add_job("note-1", "tests.test_outbox.note_run", str(record))
+    outbox.add_job("note-1", outbox_test_note_run, str(record))
     db.session.commit()
     work_queue()
     row = rows()["note-1"]
@@ -249,7 +263,7 @@ def test_a_finished_job_whose_callback_was_lost_is_stamped_from_rqs_record(app, 
 
 def test_a_job_rq_gave_up_on_is_counted_failed_not_enqueued_again(app, runner, work_queue, monkeypatch):
     monkeypatch.setattr(outbox, "JOB_RETRY", Retry(max=1))  # one retry, at once (no back-off to wait for)
-    outbox.add_job("fails-1", "tests.test_outbox.always_fails")
+    outbox.add_job("fails-1", outbox_test_always_fails)
     db.session.commit()
     work_queue()
     redis = get_redis()
@@ -271,7 +285,7 @@ def test_a_job_rq_gave_up_on_is_counted_failed_not_enqueued_again(app, runner, w
 def test_the_relay_loop_reconciles(app, redis_url, tmp_path, monkeypatch):
     """relay_forever calls the reconcile pass; one loop turn, stopped at its sleep."""
     record = tmp_path / "runs.txt"
-    outbox.add_job("note-1", "tests.test_outbox.note_run", str(record))
+    outbox.add_job("note-1", outbox_test_note_run, str(record))
     db.session.commit()
     assert outbox.relay_pending(get_redis()) == 1
     Redis.from_url(redis_url).flushall()
@@ -324,6 +338,7 @@ def test_rows_relayed_before_the_upgrade_are_taken_as_finished(empty_database_ur
                 "('old-2', 'workers.jobs.send_request_confirmation', '[2]', 'default', "
                 "'2026-01-01 00:00:00+00:00', NULL, 0)"))
         upgrade(directory=directory, revision="0007")
+        upgrade(directory=directory)  # the model reads the latest columns; later revisions leave these rows
         by_id = rows()
         assert by_id["old-1"].finished_at == by_id["old-1"].relayed_at
         assert by_id["old-2"].finished_at is None and outbox.pending_count() == 1
@@ -349,7 +364,7 @@ def test_admins_and_leads_see_set_aside_jobs_on_the_queue_page_in_vietnamese(wor
 
 
 def test_a_job_record_rq_cannot_read_does_not_stop_the_relay(app, tmp_path, monkeypatch):
-    outbox.add_job("note-1", "tests.test_outbox.note_run", str(tmp_path / "runs.txt"))
+    outbox.add_job("note-1", outbox_test_note_run, str(tmp_path / "runs.txt"))
     db.session.commit()
     redis = get_redis()
     assert outbox.relay_pending(redis) == 1
@@ -360,17 +375,136 @@ def test_a_job_record_rq_cannot_read_does_not_stop_the_relay(app, tmp_path, monk
     app.config["OUTBOX_RECONCILE_GRACE_SECONDS"] = 0
     monkeypatch.setattr(outbox, "_next_reconcile", 0.0)
     assert outbox.reconcile_when_due(redis) is None  # logged, not raised
-    outbox.add_job("note-2", "tests.test_outbox.note_run", str(tmp_path / "runs.txt"))
+    outbox.add_job("note-2", outbox_test_note_run, str(tmp_path / "runs.txt"))
     db.session.commit()
     assert outbox.relay_pending(redis) == 1
 
 
-def test_a_row_naming_something_that_is_not_a_function_is_set_aside(app):
-    db.session.add(OutboxMessage(job_id="not-a-function", func="hotline.outbox.JOB_RETRY", args=[]))
-    db.session.add(OutboxMessage(job_id="args-not-a-list", func="tests.test_outbox.note_run",
+def test_a_row_naming_no_registered_job_is_set_aside_even_an_importable_function(app):
+    """Only jobs of hotline.jobs run from the outbox: a dotted path is not a way around the registry."""
+    db.session.add(OutboxMessage(job_id="not-a-job", func="hotline.outbox.safe_job_id", args=["x"]))
+    db.session.add(OutboxMessage(job_id="args-not-a-list", func=outbox_test_note_run.name,
                                  args={"path": "/tmp/x"}))
     db.session.commit()
     assert outbox.relay_pending(get_redis()) == 0
     by_id = rows()
-    assert by_id["not-a-function"].set_aside_reason == "TypeError: hotline.outbox.JOB_RETRY is not a function"
+    assert by_id["not-a-job"].set_aside_reason == (
+        "LookupError: no job named 'hotline.outbox.safe_job_id' in hotline.jobs")
     assert by_id["args-not-a-list"].set_aside_reason == "TypeError: args must be a list, not dict"
+
+
+# --- work for later: run_at ---------------------------------------------------------------------
+
+def test_a_row_for_later_waits_in_the_database_survives_a_flushall_and_runs_when_due(
+    app, redis_url, tmp_path
+):
+    record = tmp_path / "runs.txt"
+    run_at = utcnow() + timedelta(hours=2)
+    outbox.add_job("later-1", outbox_test_note_run, str(record), run_at=run_at)
+    db.session.commit()
+    redis = get_redis()
+
+    assert outbox.relay_pending(redis) == 0  # not due: stays in the database
+    state = outbox.summary()
+    assert (state.pending, state.scheduled, state.oldest_pending_age) == (0, 1, None)
+    assert outbox.pending_count() == 0
+    assert [row.job_id for row in outbox.rows_in("scheduled")] == ["later-1"]
+    assert outbox.rows_in("pending") == []
+    Redis.from_url(redis_url).flushall()  # Redis loses its data before the row is due
+
+    with clock.travel(timedelta(hours=2, seconds=1)):
+        state = outbox.summary()
+        assert (state.pending, state.scheduled) == (1, 0)
+        # Its lag counts from when it came due, not from when it was written two hours ago.
+        assert state.oldest_pending_age < 3600
+        run_queued_jobs(app)
+    assert record.read_text() == "ran\n"
+    row = rows()["later-1"]
+    assert row.finished_at is not None and row.relayed_at >= run_at
+
+
+def test_rows_for_later_are_scheduled_not_lag_in_healthz_metrics_and_the_cli(app, client, runner):
+    from tests.test_metrics import scrape, value
+
+    far = utcnow() + timedelta(days=3)
+    outbox.add_job("later-1", outbox_test_note_run, "/dev/null", run_at=far)
+    db.session.add(OutboxMessage(job_id="old-1", func=outbox_test_note_run.name, args=["/dev/null"],
+                                 created_at=utcnow() - timedelta(days=2), run_at=far))
+    db.session.commit()
+
+    body = client.get("/healthz").json
+    assert body["outbox"]["scheduled"] == 2 and body["outbox"]["pending"] == 0
+    assert body["outbox_pending"] == 0 and "relay_lag" not in body["problems"]
+    _, families = scrape(client)
+    assert value(families, "hotline_outbox_rows", state="scheduled") == 2
+    assert value(families, "hotline_outbox_rows", state="pending") == 0
+    assert value(families, "hotline_outbox_oldest_pending_age_seconds") == 0
+    listed = runner.invoke(args=["outbox"]).output
+    assert "pending: 0" in listed and "scheduled for later: 2" in listed and "later-1" in listed
+    as_json = json.loads(runner.invoke(args=["outbox", "list", "--json"]).output)
+    assert as_json["scheduled"] == 2
+    assert {r["run_at"] for r in as_json["rows"]["scheduled"]} == {far.isoformat()}
+
+
+def test_former_schedule_at_rows_become_rows_with_run_at(empty_database_url, redis_url, tmp_path):
+    """Migration 0011: the old two-step scheduling (an outbox row whose job handed the real job to
+    RQ's scheduler) becomes the real job with run_at, so nothing scheduled before the upgrade
+    depends on Redis keeping it; downgrading writes it back."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    app = make_app(tmp_path, empty_database_url, redis_url)
+    with app.app_context():
+        directory = app.extensions["migrate"].directory
+        before = ScriptDirectory(directory).get_revision("0011").down_revision
+        upgrade(directory=directory, revision=before)
+        when = "2031-05-06T01:00:00+00:00"
+        moment = sa.DateTime(timezone=True)
+        outbox_table = sa.table(
+            "outbox", sa.column("job_id"), sa.column("func"), sa.column("args", sa.JSON), sa.column("queue"),
+            sa.column("created_at", moment), sa.column("relayed_at", moment),
+            sa.column("finished_at", moment), sa.column("attempts"))
+        created = utcnow()
+        with db.engine.begin() as connection:
+            connection.execute(outbox_table.insert(), [
+                {"job_id": "schedule-retry-7-1", "func": "workers.staff_jobs.schedule_at",
+                 "args": [when, "retry-7-1", "workers.staff_jobs.return_to_queue", 7, 1],
+                 "queue": "default", "created_at": created, "relayed_at": None, "finished_at": None,
+                 "attempts": 0},
+                {"job_id": "schedule-visit-reminder-3", "func": "workers.staff_jobs.schedule_at",
+                 "args": [when, "visit-reminder-3", "workers.staff_jobs.visit_reminder", 3],
+                 "queue": "default", "created_at": created, "relayed_at": created, "finished_at": None,
+                 "attempts": 1},
+                {"job_id": "schedule-visit-reminder-2", "func": "workers.staff_jobs.schedule_at",
+                 "args": [when, "visit-reminder-2", "workers.staff_jobs.visit_reminder", 2],
+                 "queue": "default", "created_at": created, "relayed_at": created, "finished_at": created,
+                 "attempts": 1},
+            ])
+        upgrade(directory=directory, revision="0011")
+        by_id = rows()
+        retry, reminder = by_id["retry-7-1"], by_id["visit-reminder-3"]
+        assert (retry.func, retry.args, retry.relayed_at) == (
+            "workers.staff_jobs.return_to_queue", [7, 1], None)
+        assert retry.run_at.isoformat() == when
+        assert (reminder.func, reminder.args, reminder.relayed_at) == (
+            "workers.staff_jobs.visit_reminder", [3], None)
+        assert by_id["schedule-visit-reminder-2"].func == "workers.staff_jobs.schedule_at"  # finished: kept
+        assert outbox.summary().scheduled == 2 and outbox.relay_pending(get_redis()) == 0
+        # When due, the relay enqueues each under its registered job's name.
+        with clock.travel(retry.run_at - utcnow() + timedelta(seconds=1)):
+            assert outbox.relay_pending(get_redis()) == 2
+        enqueued = [Job.fetch(i, connection=get_redis()) for i in ("retry-7-1", "visit-reminder-3")]
+        assert [job.func_name for job in enqueued] == ["return_to_queue", "visit_reminder"]
+
+        db.session.remove()
+        with db.engine.begin() as connection:  # one row for later again, to write back
+            connection.execute(sa.text("UPDATE outbox SET relayed_at = NULL WHERE job_id = 'retry-7-1'"))
+        downgrade(directory=directory, revision=before)
+        with db.engine.connect() as connection:
+            back = connection.execute(sa.text(
+                "SELECT func, args FROM outbox WHERE job_id = 'schedule-retry-7-1'")).one()
+        args = back.args if isinstance(back.args, list) else json.loads(back.args)
+        assert back.func == "workers.staff_jobs.schedule_at"
+        assert args == [when, "retry-7-1", "workers.staff_jobs.return_to_queue", 7, 1]
+        db.session.remove()
+        db.engine.dispose()

@@ -43,7 +43,7 @@ def test_unmatched_text_becomes_a_request_and_the_reply_gives_its_code(twilio):
     assert sent[0].body.isascii() and len(sent[0].body) <= 160
     # The reply leaves through the outbox, not from the webhook.
     job = db.session.scalars(select(OutboxMessage)).one()
-    assert (job.func, job.args) == ("workers.sms.send_sms", [sent[0].id])
+    assert (job.func, job.args) == ("send_outbound_sms", [sent[0].id])
 
 
 def test_messages_from_a_number_with_an_open_request_join_its_timeline(twilio):

@@ -282,6 +282,7 @@ class Cuttable:
 def test_the_relay_rides_out_a_database_outage(app, tmp_path):
     from sqlalchemy.engine import make_url
 
+    from hotline import jobs
     from hotline.extensions import db
     from hotline.models import OutboxMessage
     from hotline.outbox import add_job
@@ -307,14 +308,14 @@ def test_the_relay_rides_out_a_database_outage(app, tmp_path):
         return relayed is not None and job_id in queue.job_ids
 
     try:
-        add_job("before", "workers.jobs.send_request_confirmation", 1)
+        add_job("before", jobs.send_request_confirmation, 1)
         db.session.commit()
         wait_until(lambda: queued("before"), 180, "the relay to relay a row")
 
         line.cut()
         wait_until(lambda: sum("database unavailable" in seen for seen in lines) >= 2, 180,
                    "the relay to miss its database, twice")
-        add_job("during", "workers.jobs.send_request_confirmation", 2)  # straight to the database
+        add_job("during", jobs.send_request_confirmation, 2)  # straight to the database
         db.session.commit()
         assert relay.poll() is None
 

@@ -32,7 +32,7 @@ def test_language_then_1_then_a_procedure_creates_one_callback_request(twilio):
     assert call.hung_up()
     # The confirmation SMS is queued in the outbox, not sent from the webhook.
     job = db.session.scalars(select(OutboxMessage)).one()
-    assert job.func == "workers.jobs.send_request_confirmation"
+    assert job.func == "send_request_confirmation"
     assert job.args == [ticket.id]
     # Vietnamese is spoken with a vi-VN voice.
     say = call.twiml.find("Say")

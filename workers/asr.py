@@ -7,11 +7,13 @@ models already loaded by the preload hook before RQ forked.
 
 from __future__ import annotations
 
+from hotline import jobs
 from hotline.extensions import db
 from hotline.transcription import pipeline
 from hotline.unit_of_work import unit_of_work
 
 
+@jobs.transcribe_voice_message.implementation
 def transcribe_voice_message(voice_message_id: int) -> str:
     """Download, decode and transcribe one voice message; a second run changes nothing.
 

@@ -9,6 +9,11 @@ and starts working again, instead of exiting and leaving the queues unserved.
 On each (re)start it hands the jobs of workers that died on this machine (killed,
 out of memory) back to RQ at once, instead of RQ's own ~90 s heartbeat expiry
 plus up to 10 minutes until its next maintenance pass: see `recover_abandoned_jobs`.
+
+Jobs are named in hotline.jobs and their bodies bound by the modules in JOB_MODULES;
+the worker refuses to start while a declared job has no body, runs a job's name
+through the registry (`RegisteredJob`), and ends the job's database session itself
+(`HotlineWorker.handle_execution_ended`), so no body has to.
 """
 
 from __future__ import annotations
@@ -30,14 +35,22 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Worker
 from rq.exceptions import SchedulerNotFound, StopRequested
 from rq.executions import Execution
+from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
 
+from hotline import jobs
 from hotline.extensions import db
 from hotline.queueing import get_redis
+from workers import asr, sms, staff_jobs
+from workers import jobs as request_jobs
 
 log = logging.getLogger(__name__)
+
+#: The modules that bind the bodies of the jobs hotline.jobs declares (one left out is
+#: caught by `jobs.registry.check()` when the worker starts).
+JOB_MODULES = (request_jobs, sms, staff_jobs, asr)
 
 #: Functions run once per worker process before it starts taking jobs
 #: (e.g. loading a speech model); subsystems append to it in their init_app.
@@ -47,6 +60,21 @@ PRELOAD_HOOK = "hotline.worker_preload"
 RECONNECT_FIRST, RECONNECT_MAX = 1.0, 10.0
 #: A worker that worked this long before losing Redis starts again from RECONNECT_FIRST.
 RECONNECT_STABLE_AFTER = 60.0
+
+
+class RegisteredJob(Job):
+    """An RQ job whose function is a job name of hotline.jobs (or a former dotted name of one):
+    it runs the body workers/ bound to that name. Any other function name (a job put in a
+    queue straight from code, by its import path) RQ imports as it always did."""
+
+    @property
+    def func(self):
+        spec = jobs.find(self.func_name)
+        if spec is None:
+            return super().func
+        if spec.body is None:  # the start-up check makes this unreachable in `hotline worker`
+            raise jobs.JobRegistryError(f"job {spec.name} has no implementation in this worker")
+        return spec.body
 
 
 class HotlineWorker(Worker):
@@ -60,11 +88,26 @@ class HotlineWorker(Worker):
 
     max_connection_wait_time = RECONNECT_MAX  # RQ's own retry loop while it waits for jobs
     stop_signalled = False
+    job_class = RegisteredJob
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("worker_ttl", 45)
         kwargs.setdefault("maintenance_interval", 30)
         super().__init__(*args, **kwargs)
+
+    def handle_execution_ended(self, job: Job, queue: Queue, heartbeat_ttl: int) -> None:
+        """End the job's database session: a transaction it left open (a read after its
+        commit, a write it never committed) is rolled back and its connection returned.
+
+        RQ calls this in the work horse as soon as the job's function has returned or
+        raised, before the success or failure callback, so `outbox.job_finished` never
+        waits on a lock the job still holds (SQLite's one writer, a PostgreSQL row lock).
+        """
+        try:
+            db.session.remove()
+        except Exception:  # a dead connection: the horse exits anyway, the job's result stands
+            log.exception("job %s: could not end its database session", job.id)
+        super().handle_execution_ended(job, queue, heartbeat_ttl)
 
     def request_stop(self, signum, frame):
         self.stop_signalled = True
@@ -77,6 +120,7 @@ class HotlineWorker(Worker):
 def run_worker(
     app: Flask, queues: Sequence[str], *, burst: bool = False, with_scheduler: bool = True
 ) -> bool:
+    jobs.registry.check()  # a job without a body stops the worker now, not when its first row comes
     redis = get_redis()
     if redis is None:
         raise RuntimeError("no Redis configured: set REDIS_URL or start `hotline up`")
@@ -87,9 +131,13 @@ def run_worker(
     # A forked work horse must not reuse the parent's database connections.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     if burst:
-        worker = HotlineWorker([Queue(name, connection=redis) for name in queues], connection=redis)
+        worker = HotlineWorker(_queues(queues, redis), connection=redis)
         return worker.work(burst=True, with_scheduler=with_scheduler)
     return _work_through_outages(redis, queues, with_scheduler)
+
+
+def _queues(names: Sequence[str], redis: Redis) -> list[Queue]:
+    return [Queue(name, connection=redis, job_class=RegisteredJob) for name in names]
 
 
 def _work_through_outages(redis: Redis, queues: Sequence[str], with_scheduler: bool) -> bool:
@@ -101,7 +149,7 @@ def _work_through_outages(redis: Redis, queues: Sequence[str], with_scheduler: b
         began = time.monotonic()
         worker = None
         try:
-            worker = HotlineWorker([Queue(name, connection=redis) for name in queues], connection=redis)
+            worker = HotlineWorker(_queues(queues, redis), connection=redis)
             recover_abandoned_jobs(worker.queues, redis, dead_workers=gone)
             worked = worker.work(with_scheduler=with_scheduler) or worked
             problem = "stopped working"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from hotline import messaging
+from hotline import jobs, messaging
 from hotline.extensions import db
 from hotline.unit_of_work import unit_of_work
 
 
+@jobs.send_outbound_sms.implementation
 def send_sms(outbound_id: int) -> str:
     """Send one queued SMS; a provider hiccup raises so RQ retries with backoff (outbox.JOB_RETRY).
 

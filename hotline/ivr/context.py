@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
 
-from .. import office_hours, outbox, tickets, voicemail
+from .. import jobs, office_hours, outbox, tickets, voicemail
 from ..extensions import db
 from ..models import Channel, Ticket, utcnow
 from ..prompts import PromptLibrary
@@ -155,9 +155,7 @@ class CallContext:
         self.values["code"] = spoken_digits(ticket.code)
         self.reached("request")
         if ticket.phone:
-            outbox.add_job(
-                f"sms-confirmation-{ticket.id}", "workers.jobs.send_request_confirmation", ticket.id
-            )
+            outbox.add_job(f"sms-confirmation-{ticket.id}", jobs.send_request_confirmation, ticket.id)
 
     def attach_voice_message(self) -> None:
         self.durable = True

@@ -195,6 +195,9 @@ class OutboxMessage(Model):
     #: Not indexed: such a row is never relayed, so `relayed_at IS NULL` finds it.
     set_aside_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     set_aside_reason: Mapped[str | None] = mapped_column(Text)
+    #: Not before this moment (hotline.clock): the relay leaves the row in the database until
+    #: then, so work for later survives a Redis that loses its data. Empty: as soon as possible.
+    run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class VoiceMessage(Model):

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from .. import jobs
 from ..extensions import db
 from ..messaging import twilio_client
 from ..models import EventKind, HomeVisit, Outcome, Staff, Team, Ticket, TicketStatus, Village, utcnow
@@ -22,8 +23,6 @@ from ..tickets import add_event
 from . import access, audit
 from .claims import ClaimError
 from .rules import rules
-
-JOBS = "workers.staff_jobs"
 
 
 def _tz() -> ZoneInfo:
@@ -50,12 +49,6 @@ def _close(ticket: Ticket, status: str, outcome: str) -> None:
     ticket.next_attempt_at = None
 
 
-def schedule(job_id: str, when: datetime, func: str, *args) -> None:
-    """Run `func(*args)` at `when` through RQ's scheduler (via the outbox, so the web never
-    talks to Redis)."""
-    add_job(f"schedule-{job_id}", f"{JOBS}.schedule_at", when.isoformat(), job_id, func, *args)
-
-
 def next_retry_time(attempt: int, now: datetime) -> datetime:
     """First retry a couple of hours later, later ones the next morning (local time)."""
     settings = rules()["retries"]
@@ -78,7 +71,7 @@ def resolve(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str =
         data={"outcome": Outcome.RESOLVED, "via": via, "note": note},
         actor=staff.username,
     )
-    add_job(f"staff-sms-resolved-{ticket.id}", f"{JOBS}.send_sms", ticket.id, "staff_resolved", "resolved")
+    add_job(f"staff-sms-resolved-{ticket.id}", jobs.send_ticket_sms, ticket.id, "staff_resolved", "resolved")
     audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.RESOLVED, via=via)
     return ticket
 
@@ -101,7 +94,7 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
         )
         add_job(
             f"staff-sms-unreachable-{ticket.id}",
-            f"{JOBS}.send_sms",
+            jobs.send_ticket_sms,
             ticket.id,
             "staff_unreachable",
             "unreachable",
@@ -122,7 +115,7 @@ def no_answer(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str
             data=data,
             actor=staff.username,
         )
-        schedule(f"retry-{ticket.id}-{attempt}", when, f"{JOBS}.return_to_queue", ticket.id, attempt)
+        add_job(f"retry-{ticket.id}-{attempt}", jobs.return_to_queue, ticket.id, attempt, run_at=when)
     if note:
         add_event(ticket, EventKind.NOTE, note, actor=staff.username)
     audit.record(staff.username, "outcome", ticket.code, outcome=Outcome.NO_ANSWER, attempt=attempt)
@@ -201,18 +194,18 @@ def book_visit(
     )
     add_job(
         f"staff-sms-visit-{visit.id}",
-        f"{JOBS}.send_sms",
+        jobs.send_ticket_sms,
         ticket.id,
         "visit_booked",
         f"visit-booked-{visit.id}",
         {"date": f"{visit_on:%d/%m}"},
     )
-    add_job(f"staff-sms-volunteer-{visit.id}", f"{JOBS}.notify_volunteer", visit.id)
+    add_job(f"staff-sms-volunteer-{visit.id}", jobs.notify_volunteer, visit.id)
     remind_at = datetime.combine(
         visit_on - timedelta(days=1), _hhmm(rules()["visit_reminder_time"]), tzinfo=_tz()
     )
     if remind_at > utcnow():
-        schedule(f"visit-reminder-{visit.id}", remind_at, f"{JOBS}.visit_reminder", visit.id)
+        add_job(f"visit-reminder-{visit.id}", jobs.visit_reminder, visit.id, run_at=remind_at)
     audit.record(
         staff.username,
         "visit_booked",
@@ -289,7 +282,7 @@ def start_callback(ticket: Ticket, staff: Staff) -> dict:
             "reason": "no_twilio" if staff.phone else "no_staff_phone",
         }
     key = uuid.uuid4().hex[:12]
-    add_job(f"staff-callback-{ticket.id}-{key}", f"{JOBS}.place_callback", ticket.id, staff.id, key)
+    add_job(f"staff-callback-{ticket.id}-{key}", jobs.place_callback, ticket.id, staff.id, key)
     add_event(
         ticket,
         EventKind.CALLBACK_REQUESTED,

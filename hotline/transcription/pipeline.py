@@ -21,14 +21,13 @@ from typing import cast
 from flask import current_app
 from sqlalchemy import CursorResult, or_, select, update
 
-from .. import outbox, speech_models, tickets
+from .. import jobs, outbox, speech_models, tickets
 from ..extensions import db
 from ..models import EventKind, Transcription, TranscriptionStatus, VoiceMessage, utcnow
 from .download import DownloadFailed, DownloadRefused, NotYetAvailable, fetch, media_url
 
 log = logging.getLogger(__name__)
 
-JOB_FUNC = "workers.asr.transcribe_voice_message"
 #: A job "running" for longer than this has died (worker killed): another may take it over.
 STALE_AFTER = timedelta(minutes=15)
 
@@ -59,7 +58,8 @@ def queue_transcription(message: VoiceMessage) -> Transcription | None:
     )
     db.session.add(row)
     db.session.flush()
-    outbox.add_job(job_id(message, 1), JOB_FUNC, message.id, queue=current_app.config["ASR_QUEUE"])
+    outbox.add_job(job_id(message, 1), jobs.transcribe_voice_message, message.id,
+                   queue=current_app.config["ASR_QUEUE"])
     return row
 
 
@@ -76,8 +76,8 @@ def requeue_pending() -> list[Transcription]:
     for row in rows:
         row.runs += 1
         row.status = Status.QUEUED
-        outbox.add_job(job_id(row.voice_message, row.runs), JOB_FUNC, row.voice_message_id,
-                       queue=current_app.config["ASR_QUEUE"])
+        outbox.add_job(job_id(row.voice_message, row.runs), jobs.transcribe_voice_message,
+                       row.voice_message_id, queue=current_app.config["ASR_QUEUE"])
     return rows
 
 
