@@ -21,6 +21,7 @@ from hotline.extensions import db
 from hotline.models import OutboxMessage, Ticket, utcnow
 from hotline.queueing import get_redis
 from hotline.staff import outcomes
+from hotline.unit_of_work import unit_of_work
 from tests.conftest import twilio_rest_config
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 from tests.test_staff_outcomes import claimed, fire, fresh, scheduled, staff
@@ -262,7 +263,8 @@ def test_the_worker_ends_the_session_whether_the_job_returned_or_raised(app):
 def test_a_no_answer_retry_is_a_row_for_later_that_survives_a_flushall(world, work_queue, redis_url):
     ticket = claimed(world)
     tid = ticket.id
-    outcomes.no_answer(ticket, staff("lan"))
+    with unit_of_work():  # as the dashboard's form post does
+        outcomes.no_answer(ticket, staff("lan"))
     job_id = f"retry-{tid}-1"
     waiting = row(job_id)
     assert (waiting.func, waiting.args, waiting.relayed_at) == ("return_to_queue", [tid, 1], None)

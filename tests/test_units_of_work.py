@@ -17,7 +17,7 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
 
-from hotline import messaging, outbox
+from hotline import jobs, messaging, outbox
 from hotline.extensions import db
 from hotline.models import AuditEntry, LoginFailure, OutboxMessage, SmsMessage, SmsOutbound, Ticket, utcnow
 from hotline.queueing import get_redis
@@ -264,7 +264,7 @@ def test_a_follow_up_job_that_fails_after_the_domain_call_commits_nothing_and_it
     ticket = world.ticket(world.village_a)
     tid = ticket.id
     ticket.attempts, ticket.next_attempt_at = 1, utcnow() + timedelta(hours=2)  # after a no-answer
-    outbox.add_job("retry-due-1", "workers.staff_jobs.return_to_queue", tid, 1)
+    outbox.add_job("retry-due-1", jobs.return_to_queue, tid, 1)
     db.session.commit()
     before = stored(tid)
     marker = tmp_path / "first-run"
