@@ -5,15 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 models = AppGroup("models", help="Speech models (Vosk) for transcribing voice messages.")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(models)
-    app.cli.add_command(transcribe)
 
 
 def _human(size: int) -> str:
