@@ -107,9 +107,10 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Click's layout, from the table: listing the commands imports none of them."""
+        """Click's layout, from the table: listing the commands imports none of them (a bare
+        click.Command shortens each help as the real one would)."""
         limit = formatter.width - 6 - max(len(name) for name in self.table)
-        rows = [(name, click.utils.make_default_short_help(self.table[name].help, limit))
+        rows = [(name, click.Command(name, help=self.table[name].help).get_short_help_str(limit))
                 for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
