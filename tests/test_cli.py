@@ -21,7 +21,8 @@ from hotline.tickets import create_ticket
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Runs the console script's entry point with ARGS, then writes the modules it imported to OUT.
+#: Runs the console script's entry point with the arguments given after `-c PROBE -`, then
+#: writes the modules it imported to the file named by $PROBE_OUT.
 PROBE = """
 import os
 import sys
@@ -136,8 +137,8 @@ def test_tickets_list_reads_the_database_without_the_rest_of_the_app(app, runner
     assert done.stdout == through_runner.output  # the contract, byte for byte
     rows = json.loads(done.stdout)
     assert [row["phone"] for row in rows] == ["+84912345678", None]
-    heavy = {module for module in modules if module.split(".")[0] in NOT_FOR_READING_ROWS
-             or any(module == name or module.startswith(name + ".") for name in NOT_FOR_READING_ROWS)}
+    heavy = {module for module in modules
+             if any(module == name or module.startswith(name + ".") for name in NOT_FOR_READING_ROWS)}
     assert heavy == set()
 
     done, _ = run_console(["tickets", "list", "--status", "open", "--channel", "voice"], env, tmp_path)
