@@ -1,35 +1,52 @@
-"""hotline: a voice and SMS hotline for a rural commune's public-service teams."""
+"""hotline: a voice and SMS hotline for a rural commune's public-service teams.
+
+Nothing is imported here at module level: `hotline --help` imports this package (for
+hotline/cli.py) and should not pay for flask.
+"""
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from .config import load_config
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, *, only_database: bool = False) -> Flask:
+    """The app, step by step. `only_database` stops after the database: the commands that only
+    read rows (`hotline tickets list`, hotline/cli.py) start in a fraction of the time."""
+    from flask import Flask
+
+    from .config import load_config
+
     app = Flask(__name__, instance_relative_config=False)
     load_config(app, test_config)
+    register_database(app)
+    if only_database:
+        return app
     register_extensions(app)
     register_blueprints(app)
+    protect_forms(app)
     register_commands(app)
     trust_proxy(app)
     return app
 
 
-def register_extensions(app: Flask) -> None:
-    from . import data_catalog, queueing, transcription
-    from .extensions import db, drop_closed_connections, migrate, tune_sqlite
-    from .ivr import engine
+def register_database(app: Flask) -> None:
+    from .extensions import db, drop_closed_connections, tune_sqlite
 
-    data_catalog.init_app(app)  # every file under ivr_flows/, checked: a broken one stops here
     db.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
         drop_closed_connections(db.engine)
+
+
+def register_extensions(app: Flask) -> None:
+    from . import data_catalog, queueing, transcription
+    from .extensions import db, migrate
+    from .ivr import engine
+
+    data_catalog.init_app(app)  # every file under ivr_flows/, checked: a broken one stops here
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     queueing.init_app(app)
     engine.init_app(app)
@@ -48,16 +65,36 @@ def register_blueprints(app: Flask) -> None:
     staff.init_app(app)  # the response team's dashboard and JSON API
 
 
-def register_commands(app: Flask) -> None:
-    from . import commands
+def protect_forms(app: Flask) -> None:
+    """Every POST (PUT, PATCH, DELETE) needs the session's CSRF token, except from callers that
+    prove who they are another way: the providers' webhooks sign each request, the JSON API
+    sends a staff member's bearer token (tests/test_csrf.py holds the same list)."""
+    from . import api, recordings, voice
+    from .extensions import csrf
+    from .sms import views as sms_views
 
-    commands.init_app(app)
+    csrf.init_app(app)
+    for blueprint in (voice.bp, recordings.bp, sms_views.twilio_bp, sms_views.gateway_bp, api.bp):
+        csrf.exempt(blueprint)
+
+
+def register_commands(app: Flask) -> None:
+    """The `hotline` commands that run in the app, on app.cli too: app.test_cli_runner() finds
+    the same commands as the console script."""
+    from .cli import app_commands
+
+    for name, command in app_commands():
+        app.cli.add_command(command, name)
 
 
 def trust_proxy(app: Flask) -> None:
     """Trust X-Forwarded-* headers only from the proxies the operator declared (PROXY_COUNT,
     default 0): they decide the URL signatures are checked against (without PUBLIC_URL) and
     the client address login limits count. Undeclared, anyone could send them."""
+    import logging
+
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from .twilio_auth import signature_url_description
 
     hops = app.config["PROXY_COUNT"]

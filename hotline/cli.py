@@ -1,149 +1,133 @@
-"""The `hotline` command."""
+"""The `hotline` command.
+
+Each command is listed here by name, with its one-line help and the app it runs in, and
+imported only when it runs (click's "lazy loading of subcommands"): `hotline --help`
+imports click and this file, nothing else, and `hotline tickets list` builds only the
+part of the app it reads from. docs/benchmarks.md ("Command start-up") has the figures.
+
+A command that needs the app finds flask's `ScriptInfo` in the click context and builds
+the app from it when it runs (flask's `with_appcontext`, or an `AppGroup` whose
+subcommands it wraps): the console script puts one there for the command's kind of app,
+`app.test_cli_runner()` puts the test's app there. Every command with an app is also on
+`app.cli` (create_app's `register_commands`), so the runner finds the same commands.
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
-import requests
-from flask.cli import FlaskGroup
 
-from . import create_app
+if TYPE_CHECKING:
+    from flask import Flask
 
-cli = FlaskGroup(
-    create_app=create_app,
-    add_version_option=False,
-    load_dotenv=False,
-    help="A voice and SMS hotline for the commune's public-service teams.",
-)
+#: The whole app (create_app): blueprints, flows and data files checked, queues, Babel, Alembic.
+FULL = "full"
+#: Configuration and the database only (create_app(only_database=True)): for commands that
+#: only read rows. Nothing else is set up: no flows, no queues, no hooks of other areas.
+DATABASE = "database"
 
 
-from .ivr.commands import flows  # noqa: E402  (works without building the app, e.g. on a broken flow)
+@dataclass(frozen=True)
+class Entry:
+    """A command by name: where it lives ("module:attribute"), its one-line help (what
+    `hotline --help` shows without importing it; tests/test_cli.py keeps it equal to the
+    command's own), and the app it runs in (FULL, DATABASE, or None: it builds none, or its own)."""
 
-cli.add_command(flows)
+    target: str
+    help: str
+    app: str | None
+
+    def load(self) -> click.Command:
+        return _load(self.target)
+
+    def app_factory(self) -> Callable[[], Flask]:
+        create_app = _load("hotline:create_app")
+        return lambda: create_app(only_database=self.app == DATABASE)
+
+
+COMMANDS = {
+    "call": Entry("hotline.ivr.commands:call",
+                  "Play a call in the terminal against the running hotline, signed like Twilio.", FULL),
+    "db": Entry("flask_migrate.cli:db", "Perform database migrations.", FULL),
+    "flows": Entry("hotline.ivr.commands:flows", "The voice menus in ivr_flows/.", None),
+    "import": Entry("hotline.staff.cli:import_command",
+                    "Import KIND from a CSV file (all rows or none).", FULL),
+    "jobs": Entry("hotline.commands:jobs_group",
+                  "The background jobs (hotline.jobs) and the bodies workers/ binds to them.", FULL),
+    "models": Entry("hotline.transcription.cli:models",
+                    "Speech models (Vosk) for transcribing voice messages.", FULL),
+    "outbox": Entry("hotline.commands:outbox_group", "Jobs between the database and RQ: pending, set aside, "
+                    "relayed but unfinished, failed.", FULL),
+    "prompts": Entry("hotline.ivr.commands:prompts",
+                     "Recorded prompts and text-to-speech, per language.", FULL),
+    "relay": Entry("hotline.commands:relay",
+                   "Move jobs from the database outbox into RQ (catches up after Redis outages).", FULL),
+    "routes": Entry("flask.cli:routes_command", "Show the routes for the app.", FULL),
+    "run": Entry("flask.cli:run_command", "Run a development server.", FULL),
+    "shell": Entry("flask.cli:shell_command", "Run a shell in the app context.", FULL),
+    "sms": Entry("hotline.sms.cli:sms_command",
+                 "Run one SMS through the same path as the webhooks and print the reply.", FULL),
+    "tickets": Entry("hotline.commands:tickets", "Requests in the queue.", DATABASE),
+    "transcribe": Entry("hotline.transcription.cli:transcribe", "Re-run transcription of waiting voice "
+                        "messages (e.g. after `hotline models install`).", FULL),
+    "up": Entry("hotline.up:up", "Run everything on this machine (migrations, Redis, web, relay, workers) "
+                "and keep it running.", None),
+    "users": Entry("hotline.staff.cli:users", "Staff accounts.", FULL),
+    "worker": Entry("hotline.commands:worker",
+                    "Run an RQ worker inside the app (the app is built once, before RQ forks).", FULL),
+}
+
+
+def _load(target: str):
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class LazyGroup(click.Group):
+    """A group that knows its commands from a table and imports one only to run it."""
+
+    def __init__(self, *args, table: dict[str, Entry], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.table = table
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.table)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        entry = self.table.get(name)
+        if entry is None:
+            return None
+        command = entry.load()
+        if entry.app is not None and ctx.obj is None:  # the test runner brings its own ScriptInfo
+            from flask.cli import ScriptInfo
+
+            ctx.obj = ScriptInfo(create_app=entry.app_factory())
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Click's layout, from the table: listing the commands imports none of them (a bare
+        click.Command shortens each help as the real one would)."""
+        limit = formatter.width - 6 - max(len(name) for name in self.table)
+        rows = [(name, click.Command(name, help=self.table[name].help).get_short_help_str(limit))
+                for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+cli = LazyGroup("hotline", table=COMMANDS,
+                help="A voice and SMS hotline for the commune's public-service teams.")
+
+
+def app_commands() -> Iterator[tuple[str, click.Command]]:
+    """Every command that runs in the app, imported: create_app puts them on app.cli."""
+    for name, entry in COMMANDS.items():
+        if entry.app is not None:
+            yield name, entry.load()
 
 
 def main() -> None:
     cli.main(prog_name="hotline")
-
-
-# --- one machine ---------------------------------------------------------------------
-
-
-@cli.command(with_appcontext=False)
-@click.option("--port", default=5000, show_default=True)
-@click.option("--host", default="0.0.0.0", show_default=True)
-@click.option("--web-workers", default=2, show_default=True)
-def up(port: int, host: str, web_workers: int) -> None:
-    """Run everything on this machine (migrations, Redis, web, relay, workers) and keep it running.
-
-    A process that stops is restarted with backoff (see hotline/supervisor.py); only Ctrl-C,
-    SIGTERM or a web process that keeps failing stops `hotline up`.
-    """
-    from .data_files import DataFileError
-    from .embedded_redis import EmbeddedRedis
-    from .ivr.flow import FlowError
-    from .supervisor import Child, Shutdown, Supervisor, end_with_parent
-
-    started = time.monotonic()
-    try:
-        app = create_app()
-    except FlowError as error:
-        raise click.ClickException(f"the voice flow is broken:\n{error}") from error
-    except DataFileError as error:
-        raise click.ClickException(f"a data file under ivr_flows/ is broken:\n{error}") from error
-    data_dir = Path(app.config["DATA_DIR"])
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade(directory=app.extensions["migrate"].directory)
-
-    env = dict(os.environ, HOTLINE_DATA_DIR=str(data_dir))
-    children = []
-    embedded = None
-    if not os.environ.get("REDIS_URL"):
-        embedded = EmbeddedRedis(data_dir)
-        env["REDIS_URL"] = embedded.url
-
-        def start_redis() -> subprocess.Popen:
-            embedded.start(process_group=0, preexec_fn=end_with_parent)  # the same port on every restart
-            if embedded.process is None:
-                raise RuntimeError("redis-server did not start")
-            return embedded.process
-
-        children.append(Child("redis", start_redis, last=True))
-    hotline = [sys.executable, "-m", "hotline"]
-    children += [
-        Child.command("web", [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-                              "-c", "python:hotline.gunicorn_conf",  # /metrics across the web workers
-                              "--workers", str(web_workers), "--timeout", "30", "hotline:create_app()"], env),
-        Child.command("relay", [*hotline, "relay"], env),
-        Child.command("worker", [*hotline, "worker", "--with-scheduler"], env),
-        Child.command("asr", [*hotline, "worker", "--queue", "asr", "--with-scheduler"], env),
-    ]
-    local = f"http://127.0.0.1:{port}"
-    reason = None
-    try:
-        with Supervisor(children, say=click.echo, adopt_orphans=True) as supervisor:
-            try:
-                if embedded:
-                    try:
-                        supervisor.start("redis")
-                    except RuntimeError as error:
-                        raise click.ClickException(str(error)) from error
-                    click.echo(f"embedded Redis: {embedded.url} (data in {data_dir / 'redis'})")
-                # The web process first, alone: calls can be answered sooner when the workers (one
-                # loads speech models) don't compete with it for the CPU while it boots.
-                supervisor.start("web")
-                _wait_healthy(local, lambda: supervisor.running("web"))
-                for name in ("relay", "worker", "asr"):
-                    supervisor.start(name)
-                click.echo(f"hotline is up in {time.monotonic() - started:.1f} s: {local}/healthz")
-                _print_webhooks(app, port, data_dir)
-                click.echo("A process that stops is restarted; Ctrl-C stops everything.")
-                reason = supervisor.run()
-                click.echo(reason)
-            except (KeyboardInterrupt, Shutdown) as stop:
-                click.echo(f"stopping ({str(stop) or 'Ctrl-C'})…")
-    finally:
-        if embedded:
-            embedded.stop()
-    if reason is not None:
-        sys.exit(1)
-
-
-def _print_webhooks(app, port: int, data_dir: Path) -> None:
-    from .twilio_auth import signature_url_description
-
-    public = app.config.get("PUBLIC_URL") or f"http://<your-public-host>:{port}"
-    click.echo("Paste these into the Twilio console for your number:")
-    click.echo(f"  A call comes in (POST):   {public}/twilio/voice")
-    click.echo(f"  Call status changes:      {public}/twilio/voice/status")
-    click.echo(f"  A message comes in (POST): {public}/twilio/sms")
-    click.echo(f"  Primary handler fails (POST): {public}/twilio/voice/fallback")
-    click.echo(f"SMS Gateway for Android webhook (sms:received): {public}/sms-gateway/webhook")
-    click.echo(signature_url_description(app))
-    if app.config.get("TWILIO_AUTH_TOKEN_IS_LOCAL"):
-        click.echo(
-            f"No TWILIO_AUTH_TOKEN set: requests must be signed with the local token "
-            f"{app.config['TWILIO_AUTH_TOKEN']} (stored in {data_dir / 'twilio_auth_token'})."
-        )
-
-
-def _wait_healthy(url: str, web_running: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not web_running():
-            raise click.ClickException("the web server exited during start-up")
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise click.ClickException(f"{url}/healthz did not answer within {timeout:.0f} s")

@@ -1,6 +1,6 @@
 """Commands that work on the app (`hotline tickets …`, `hotline worker`, …).
 
-Registered on `app.cli` by create_app, so `hotline` and the test runner see the same commands.
+Listed in hotline/cli.py, which imports this module only to run one of them.
 """
 
 from __future__ import annotations
@@ -8,27 +8,11 @@ from __future__ import annotations
 import json
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from .transcription import cli as speech_cli
-
+#: Runs in an app with the database only (hotline/cli.py): its commands read rows, nothing more.
 tickets = AppGroup("tickets", help="Requests in the queue.")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(tickets)
-    app.cli.add_command(worker)
-    app.cli.add_command(relay)
-    app.cli.add_command(outbox_group)
-    app.cli.add_command(jobs_group)
-    from .ivr import commands as ivr_commands  # prompts …, call
-    from .staff import cli as staff_cli
-
-    speech_cli.init_app(app)
-    ivr_commands.init_app(app)
-    app.cli.add_command(staff_cli.import_command)
-    app.cli.add_command(staff_cli.users)
 
 
 @tickets.command("list")

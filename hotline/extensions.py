@@ -1,8 +1,14 @@
-"""Extensions created once, unbound; `create_app` binds them."""
+"""Extensions created once, unbound; `create_app` binds them.
+
+`migrate` (Flask-Migrate, so Alembic) and `csrf` (Flask-WTF) are created on first use
+(a module `__getattr__`): a command that needs only the database (`hotline tickets list`)
+does not import them.
+"""
 
 from __future__ import annotations
 
-from flask_migrate import Migrate
+from typing import TYPE_CHECKING
+
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -22,7 +28,28 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+
+if TYPE_CHECKING:
+    from flask_migrate import Migrate
+    from flask_wtf.csrf import CSRFProtect
+
+    migrate: Migrate
+    csrf: CSRFProtect
+
+
+def __getattr__(name: str):
+    """`migrate` and `csrf`, created the first time they are asked for, then kept here."""
+    if name == "migrate":
+        from flask_migrate import Migrate
+
+        globals()["migrate"] = Migrate()
+    elif name == "csrf":
+        from flask_wtf.csrf import CSRFProtect
+
+        globals()["csrf"] = CSRFProtect()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return globals()[name]
 
 
 def tune_sqlite(engine) -> None:

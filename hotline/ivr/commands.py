@@ -1,7 +1,7 @@
 """`hotline flows …`, `hotline prompts …` and `hotline call`.
 
-`flows …` is registered on the top-level command so it works when the flow is broken
-(building the app would refuse to start); the others need the app.
+`flows …` builds no app, so it works when the flow is broken (building the app would
+refuse to start); the others need the app (hotline/cli.py lists them).
 """
 
 from __future__ import annotations
@@ -12,17 +12,12 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from ..config import PROJECT_ROOT
 
 flows = click.Group("flows", help="The voice menus in ivr_flows/.")
 prompts = AppGroup("prompts", help="Recorded prompts and text-to-speech, per language.")
-
-
-def init_app(app) -> None:
-    app.cli.add_command(prompts)
-    app.cli.add_command(call)
 
 
 def default_flows_dir() -> Path:
@@ -131,6 +126,7 @@ def prompts_synth(language: str, overwrite: bool) -> None:
 
 
 @click.command("call")
+@with_appcontext
 @click.option("--from", "from_number", default="+84912345678", show_default=True,
               help="Caller's number; 'anonymous' for a withheld one.")
 @click.option("--lang", "language", help="Pick this language at the language menu.")

@@ -12,6 +12,7 @@ before, on every device, stops working at once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -28,8 +29,12 @@ from . import audit
 
 _hasher = PasswordHasher()
 
-#: A hash to verify against when the username is unknown, so timing does not tell.
-_DUMMY_HASH = _hasher.hash("not a password")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so timing does not tell.
+    Made on the first login, not at import: hashing takes a quarter of a second."""
+    return _hasher.hash("not a password")
 
 
 class LoginRefused(Exception):
@@ -91,7 +96,7 @@ def authenticate(username: str, password: str, ip: str | None) -> Staff:
         raise LoginRefused(throttled=True)
     staff = db.session.scalar(select(Staff).where(Staff.username == username))
     try:
-        _hasher.verify(staff.password_hash if staff and staff.password_hash else _DUMMY_HASH, password)
+        _hasher.verify(staff.password_hash if staff and staff.password_hash else _dummy_hash(), password)
         ok = staff is not None and staff.password_hash is not None and staff.active
     except (VerificationError, InvalidHashError):
         ok = False

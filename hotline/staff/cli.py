@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from ..extensions import db
@@ -20,6 +20,7 @@ users = AppGroup("users", help="Staff accounts.")
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("kind", type=click.Choice(list(COLUMNS)))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(kind: str, path: Path) -> None:

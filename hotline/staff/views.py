@@ -25,10 +25,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
-from wtforms.validators import ValidationError
 
 from .. import clock, outbox
 from ..extensions import db
@@ -60,26 +59,23 @@ one_action = in_unit_of_work(client_address=lambda: request.remote_addr)
 
 
 @bp.before_request
-def check_csrf() -> None:
-    """Every form post carries the session's CSRF token (header for fetch() calls).
-    Arguments holding NUL are refused first: PostgreSQL cannot compare them (400, not 500)."""
+def refuse_nul() -> None:
+    """Arguments holding NUL are refused: PostgreSQL cannot compare them (400, not 500).
+    Every form post has already shown the session's CSRF token (Flask-WTF's CSRFProtect,
+    bound in create_app; a header for fetch() calls)."""
     forms.check_no_nul(request.args, request.view_args or {})
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         forms.check_no_nul(request.form)
-        token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken", "")
-        try:
-            validate_csrf(token)
-        except ValidationError as error:
-            raise CSRFError(str(error)) from error
 
 
 @bp.app_context_processor
 def template_globals() -> dict:
-    return {"csrf_token": generate_csrf, "Role": Role, "languages": LANGUAGES, "label": label}
+    return {"Role": Role, "languages": LANGUAGES, "label": label}
 
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error: CSRFError):
+    """CSRFProtect's refusal (no token, a stale one, another site's page), in the person's language."""
     return render_template(
         "staff/error.html", message=_("The form expired. Reload the page and try again.")
     ), 400

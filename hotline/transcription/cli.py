@@ -6,15 +6,10 @@ import json
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 models = AppGroup("models", help="Speech models (Vosk) for transcribing voice messages.")
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(models)
-    app.cli.add_command(transcribe)
 
 
 def _human(size: float) -> str:
