@@ -16,6 +16,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ..data_files import DuplicateKey
+from ..data_files import load_yaml as read_yaml  # words stay words: `on`/`no` are not booleans
 from ..models.vocabulary import is_topic, known_topics
 from . import nodes  # noqa: F401  (registers the built-in node types)
 from .definition import Flow, FlowError
@@ -58,33 +60,6 @@ FLOW_SCHEMA: dict[str, Any] = {
         },
     },
 }
-
-
-class DuplicateKey(yaml.YAMLError):
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; a flow with two nodes of one id is an error."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                what = "node" if isinstance(value_node, yaml.MappingNode) and any(
-                    getattr(k, "value", None) == "type" for k, _ in value_node.value
-                ) else "key"
-                raise DuplicateKey(f'{what} "{key}" defined twice (lines {seen[key]} and {line})')
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
 
 
 def _display(path: Path) -> str:
