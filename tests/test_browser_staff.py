@@ -9,32 +9,21 @@ test run leaves the working tree clean.
 from __future__ import annotations
 
 import os
-import shutil
-import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from hotline.extensions import db
 from hotline.models import Ticket, utcnow
+from tests.browser_fixtures import *  # noqa: F403  (the served app, the browser)
+from tests.browser_fixtures import needs_chromium, page_for
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
-from tests.staff_fixtures import PASSWORD
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 KEPT_SHOTS = Path(__file__).resolve().parent.parent / "bench" / "screenshots"
 
-pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -42,50 +31,6 @@ def shots(tmp_path) -> Path:
     folder = KEPT_SHOTS if os.environ.get("HOTLINE_SAVE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@pytest.fixture
-def database_url(sqlite_database):
-    """One database is enough here: the same views are covered on both by the other tests."""
-    return sqlite_database
-
-
-@pytest.fixture
-def app(app_factory):
-    app = app_factory(STAFF_QUEUE_REFRESH_SECONDS=1)
-    with app.app_context():
-        yield app
-        db.session.remove()
-
-
-@pytest.fixture
-def server(app):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
-
-
-def page_for(browser, server, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="vi-VN")
-    page = context.new_page()
-    page.goto(f"{server}/staff/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server}/staff/")
-    return page
 
 
 def test_login_queue_claim_outcome_visit_and_report(world, server, browser, shots):
