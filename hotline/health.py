@@ -11,7 +11,7 @@ that errors tells nobody anything. Fields: docs/outbox-and-health.md.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
@@ -19,7 +19,6 @@ from sqlalchemy import text
 
 from . import outbox
 from .extensions import db
-from .models import utcnow
 from .queueing import get_redis, redis_state
 
 bp = Blueprint("health", __name__)
@@ -121,13 +120,13 @@ def problems_of(database: str, redis: str, state: outbox.Summary | None,
 
 @bp.get("/healthz")
 def healthz():
-    now = utcnow()
     database, state = database_check()
     redis = redis_state()
     workers = None
     if redis == "ok":
         try:
-            workers = worker_heartbeats(get_redis(), now)
+            # RQ stamps heartbeats with the wall clock, not the hotline's (hotline.clock).
+            workers = worker_heartbeats(get_redis(), datetime.now(UTC))
         except Exception as error:  # Redis went away mid-check: reported, not raised
             redis = f"down: {error.__class__.__name__}"
     problems = problems_of(database, redis, state, workers)
