@@ -192,3 +192,28 @@ def test_a_resident_holds_one_village_reference(app, world):
     db.session.commit()
     assert db.session.get(Resident, resident.id).village_id == world.village_b.id
     assert (ticket.village_id, ticket.team_id) == (world.village_b.id, world.village_b.team_id)
+
+
+def test_a_refused_sms_renders_from_its_data_whichever_provider(app_factory, redis_url):
+    """The SMS Gateway's refusal carries its own `error`; the line's words are the `detail`."""
+    from tests.fake_sms_gateway_api import FakeSmsGatewayAPI
+    from tests.sms_fixtures import gateway_sms, outbound
+    from workers import sms as sms_jobs
+
+    api = FakeSmsGatewayAPI("hotline", "gateway-password").start()
+    try:
+        app = app_factory(SMS_PROVIDER="gateway", SMS_GATEWAY_URL=api.base_url, SMS_GATEWAY_LOGIN=api.login,
+                          SMS_GATEWAY_PASSWORD=api.password)
+        with app.app_context():
+            gateway_sms(app.test_client(), "lam cccd", "0912345678")
+            api.fail_next(400)
+            assert sms_jobs.send_sms(outbound()[0].id) == "sms_failed"
+            db.session.remove()
+            ticket = db.session.scalars(select(Ticket)).one()
+            event = next(e for e in ticket.events if e.kind == EventKind.SMS_FAILED)
+            assert event.data["detail"] == event.message.removeprefix("not sent: ") and "error" in event.data
+            with force_locale("vi"):
+                line = timeline.lines([event])[event.id]
+            assert line == "không gửi được: " + event.data["detail"]
+    finally:
+        api.stop()
