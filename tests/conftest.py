@@ -12,9 +12,11 @@ Environment knobs (all optional):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -83,6 +85,19 @@ def _postgres_reachable() -> bool:
         return False
 
 
+@contextlib.contextmanager
+def throwaway_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def postgres_database():
     """A throw-away PostgreSQL database for this test session."""
@@ -90,12 +105,19 @@ def postgres_database():
         if os.environ.get("HOTLINE_TEST_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required but not reachable at {POSTGRES_SERVER}")
         pytest.skip("PostgreSQL not reachable")
-    name = f"hotline_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{POSTGRES_SERVER}/{name}"
-    with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres_database("hotline_test") as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    """A database with no tables yet, to migrate step by step (migration tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    request.getfixturevalue("postgres_database")  # skips, or fails under REQUIRE_POSTGRES
+    with throwaway_postgres_database("hotline_fresh") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

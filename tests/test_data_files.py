@@ -26,21 +26,10 @@ from hotline.data_files import (
     parse_yaml,
 )
 from hotline.sms.text import fold, words
+from tests.broken_fixtures import ROOT, at_project_root, expected_message  # noqa: F401  (autouse fixture)
 
-ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "ivr_flows"
 BROKEN = sorted((ROOT / "tests" / "data_files").glob("*.yaml"))
-
-
-@pytest.fixture(autouse=True)
-def at_project_root(monkeypatch):
-    monkeypatch.chdir(ROOT)  # messages name paths relative to where the command runs
-
-
-def expected_message(path: Path) -> str:
-    first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith("# error: "), f"{path} must start with '# error: <message>'"
-    return first.removeprefix("# error: ")
 
 
 def make_app(tmp_path, flows: Path = FLOWS, **config):

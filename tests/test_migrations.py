@@ -4,10 +4,8 @@ apart only by their English sentence) into the new one, and back."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -18,29 +16,14 @@ from flask_migrate import downgrade, upgrade
 from hotline.extensions import db
 from hotline.models import Resident, Ticket
 from hotline.staff import timeline
-from tests.conftest import POSTGRES_SERVER, make_app
+from tests.conftest import make_app
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    """A database with no tables yet, to migrate step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    request.getfixturevalue("postgres_database")  # skips, or fails under REQUIRE_POSTGRES
-    name = f"hotline_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{POSTGRES_SERVER}/{name}"
-    with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture
-def migrating(empty_database, redis_url, tmp_path):
-    app = make_app(tmp_path, empty_database, redis_url)
+def migrating(empty_database_url, redis_url, tmp_path):
+    app = make_app(tmp_path, empty_database_url, redis_url)
     with app.app_context():
         yield app.extensions["migrate"].directory
         db.session.remove()

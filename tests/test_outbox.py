@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from datetime import timedelta
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from hypothesis import given
@@ -305,21 +303,6 @@ def test_the_relay_loop_reconciles(app, redis_url, tmp_path, monkeypatch):
         pass
     assert Queue("default", connection=get_redis()).job_ids == ["note-1"]
     assert rows()["note-1"].attempts == 2
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database_url(request, tmp_path):
-    """A database with no tables yet, to migrate step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    server = request.getfixturevalue("postgres_database").rsplit("/", 1)[0]
-    name = f"hotline_fresh_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{server}/{name}"
-    with psycopg.connect(server + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_rows_relayed_before_the_upgrade_are_taken_as_finished(empty_database_url, redis_url, tmp_path):

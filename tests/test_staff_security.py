@@ -628,32 +628,13 @@ def test_api_body_that_is_not_json_is_400(world, api):
 # --- the migration ------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    """A database with no tables yet, to migrate step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    import psycopg
-
-    from tests.conftest import POSTGRES_SERVER
-
-    request.getfixturevalue("postgres_database")  # skips, or fails under REQUIRE_POSTGRES
-    name = f"hotline_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{POSTGRES_SERVER}/{name}"
-    with psycopg.connect(POSTGRES_SERVER + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_the_migration_gives_every_account_its_own_nonce(empty_database, redis_url, tmp_path):
+def test_the_migration_gives_every_account_its_own_nonce(empty_database_url, redis_url, tmp_path):
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
     from tests.conftest import make_app
 
-    app = make_app(tmp_path, empty_database, redis_url)
+    app = make_app(tmp_path, empty_database_url, redis_url)
     directory = app.extensions["migrate"].directory
     with app.app_context():
         upgrade(directory=directory, revision="0006")

@@ -7,7 +7,6 @@ import datetime as dt
 import re
 import shutil
 import textwrap
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,20 +14,9 @@ from click.testing import CliRunner
 
 from hotline.ivr.flow import FlowError, load_flow
 from hotline.ivr.nodes import NODE_TYPES
+from tests.broken_fixtures import ROOT, at_project_root, expected_message  # noqa: F401  (autouse fixture)
 
-ROOT = Path(__file__).resolve().parent.parent
 BROKEN = sorted((ROOT / "tests" / "flows").glob("*.yaml"))
-
-
-@pytest.fixture(autouse=True)
-def at_project_root(monkeypatch):
-    monkeypatch.chdir(ROOT)  # messages name paths relative to where the command runs
-
-
-def expected_message(path: Path) -> str:
-    first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith("# error: "), f"{path} must start with '# error: <message>'"
-    return first.removeprefix("# error: ")
 
 
 @pytest.mark.parametrize("path", BROKEN, ids=lambda path: path.stem)
