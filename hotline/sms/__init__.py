@@ -28,6 +28,7 @@ DEFAULTS = {
 
 def init_app(app: Flask) -> None:
     from ..config import local_secret
+    from ..data_files import EXTENSION
     from . import views
     from .keywords import Keywords
 
@@ -40,12 +41,11 @@ def init_app(app: Flask) -> None:
         )
         app.config["SMS_GATEWAY_SIGNING_KEY_IS_LOCAL"] = True
     app.extensions.setdefault("hotline.sms_prehandlers", [])
-    # A broken keyword file stops the app at start, naming each problem.
-    app.extensions["hotline.sms_keywords"] = Keywords.load(
-        Path(app.config["FLOWS_DIR"]) / "sms" / "keywords.yaml"
+    # Indexed from the data the catalogue read and checked at start (hotline.data_catalog):
+    # the file is not read a second time.
+    app.extensions["hotline.sms_keywords"] = Keywords.from_data(
+        app.extensions[EXTENSION]["sms/keywords.yaml"],
+        str(Path(app.config["FLOWS_DIR"]) / "sms" / "keywords.yaml"),
     )
     app.register_blueprint(views.twilio_bp)
     app.register_blueprint(views.gateway_bp)
-    from .cli import sms_command
-
-    app.cli.add_command(sms_command)
