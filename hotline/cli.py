@@ -26,16 +26,17 @@ if TYPE_CHECKING:
 
 #: The whole app (create_app): blueprints, flows and data files checked, queues, Babel, Alembic.
 FULL = "full"
-#: Configuration and the database only (create_app(only_database=True)): for commands that
-#: only read rows. Nothing else is set up: no flows, no queues, no hooks of other areas.
-DATABASE = "database"
+#: The configuration only (create_app(only_config=True)): for commands that only read rows,
+#: with a SQLAlchemy Core connection of their own (hotline/ticket_rows.py). Nothing else is set
+#: up: no ORM, no flows, no queues, no hooks of other areas.
+CONFIG = "config"
 
 
 @dataclass(frozen=True)
 class Entry:
     """A command by name: where it lives ("module:attribute"), its one-line help (what
     `hotline --help` shows without importing it; tests/test_cli.py keeps it equal to the
-    command's own), and the app it runs in (FULL, DATABASE, or None: it builds none, or its own)."""
+    command's own), and the app it runs in (FULL, CONFIG, or None: it builds none, or its own)."""
 
     target: str
     help: str
@@ -46,7 +47,7 @@ class Entry:
 
     def app_factory(self) -> Callable[[], Flask]:
         create_app = _load("hotline:create_app")
-        return lambda: create_app(only_database=self.app == DATABASE)
+        return lambda: create_app(only_config=self.app == CONFIG)
 
 
 COMMANDS = {
@@ -71,7 +72,7 @@ COMMANDS = {
     "shell": Entry("flask.cli:shell_command", "Run a shell in the app context.", FULL),
     "sms": Entry("hotline.sms.cli:sms_command",
                  "Run one SMS through the same path as the webhooks and print the reply.", FULL),
-    "tickets": Entry("hotline.commands:tickets", "Requests in the queue.", DATABASE),
+    "tickets": Entry("hotline.commands:tickets", "Requests in the queue.", CONFIG),
     "transcribe": Entry("hotline.transcription.cli:transcribe", "Re-run transcription of waiting voice "
                         "messages (e.g. after `hotline models install`).", FULL),
     "up": Entry("hotline.up:up", "Run everything on this machine (migrations, Redis, web, relay, workers) "

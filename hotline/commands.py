@@ -21,17 +21,22 @@ tickets = AppGroup("tickets", help="Requests in the queue.")
 @click.option("--channel", type=click.Choice(["voice", "sms"]))
 def tickets_list(as_json: bool, status: str | None, channel: str | None) -> None:
     """List requests, oldest first."""
-    from .tickets import list_tickets, ticket_as_dict
+    from zoneinfo import ZoneInfo
 
-    rows = [ticket_as_dict(ticket) for ticket in list_tickets(status=status, channel=channel)]
+    from .ticket_rows import local_time, read_tickets, ticket_as_dict
+
+    config = current_app.config
+    rows = read_tickets(config["SQLALCHEMY_DATABASE_URI"], config["SQLALCHEMY_ENGINE_OPTIONS"],
+                        status=status, channel=channel)
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([ticket_as_dict(row) for row in rows], ensure_ascii=False, indent=2))
         return
+    zone = ZoneInfo(config["TIMEZONE"])
+    click.echo(f"{'code':>8}  {'status':<11} {'chan.':<5} {'reason':<18} {'phone':<14} "
+               f"created ({config['TIMEZONE']})")
     for row in rows:
-        click.echo(
-            f"{row['code']:>8}  {row['status']:<11} {row['channel']:<5} {row['reason']:<18} "
-            f"{row['phone'] or '(no number)':<14} {row['created_at']}"
-        )
+        click.echo(f"{row.code:>8}  {row.status:<11} {row.channel:<5} {row.reason:<18} "
+                   f"{row.phone or '(no number)':<14} {local_time(row.created_at, zone)}")
 
 
 # --- background processes ------------------------------------------------------------

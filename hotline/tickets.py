@@ -111,29 +111,3 @@ def add_event(
 
 def get_by_code(code: str) -> Ticket | None:
     return db.session.scalar(select(Ticket).where(Ticket.code == code.strip()))
-
-
-def ticket_as_dict(ticket: Ticket) -> dict[str, Any]:
-    """The shape `hotline tickets list --json` promises integrators."""
-    return {
-        "code": ticket.code,
-        "phone": ticket.phone,
-        "channel": ticket.channel,
-        "reason": ticket.reason,
-        "topic": ticket.topic,
-        "language": ticket.language,
-        "status": ticket.status,
-        "created_at": ticket.created_at.isoformat(),
-        "updated_at": ticket.updated_at.isoformat() if ticket.updated_at else None,
-        "transcript": ticket.transcript,
-        "body": ticket.body,
-    }
-
-
-def list_tickets(status: str | None = None, channel: str | None = None) -> list[Ticket]:
-    query = select(Ticket).order_by(Ticket.created_at, Ticket.id)
-    if status:
-        query = query.where(Ticket.status == status)
-    if channel:
-        query = query.where(Ticket.channel == channel)
-    return list(db.session.scalars(query))

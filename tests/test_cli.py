@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 import pytest
@@ -15,7 +17,7 @@ from click.testing import CliRunner
 from flask import current_app
 from flask.cli import ScriptInfo
 
-from hotline.cli import COMMANDS, DATABASE, FULL, cli
+from hotline.cli import COMMANDS, CONFIG, FULL, cli
 from hotline.extensions import db
 from hotline.tickets import create_ticket
 
@@ -41,6 +43,7 @@ sys.exit(code)
 
 #: What only the whole app needs: a command that reads rows imports none of it.
 NOT_FOR_READING_ROWS = (
+    "sqlalchemy.orm", "flask_sqlalchemy", "hotline.models",
     "alembic", "flask_migrate", "flask_wtf", "flask_babel", "flask_login", "argon2", "twilio", "rq",
     "hotline.data_catalog", "hotline.ivr.engine", "hotline.voice", "hotline.sms", "hotline.staff",
     "hotline.api", "hotline.transcription",
@@ -79,7 +82,7 @@ def test_the_table_says_what_each_command_says_of_itself():
         command = entry.load()
         assert isinstance(command, click.Command), name
         assert entry.help == command.get_short_help_str(limit=10_000), name
-        assert entry.app in (FULL, DATABASE, None), name
+        assert entry.app in (FULL, CONFIG, None), name
     listed = CliRunner().invoke(cli, ["--help"]).output
     assert "Perform database migrations." in listed and "Requests in the queue." in listed
 
@@ -143,7 +146,24 @@ def test_tickets_list_reads_the_database_without_the_rest_of_the_app(app, runner
 
     done, _ = run_console(["tickets", "list", "--status", "open", "--channel", "voice"], env, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == 1 and "(no number)" in done.stdout
+    header, *lines = done.stdout.splitlines()
+    assert header.split()[:2] == ["code", "status"] and "Asia/Ho_Chi_Minh" in header
+    assert len(lines) == 1 and "(no number)" in lines[0]
+    # The commune's day and time (UTC+7), as dd/mm/yyyy HH:MM.
+    created = datetime.fromisoformat(rows[1]["created_at"]).astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert lines[0].endswith(created.strftime("%d/%m/%Y %H:%M"))
+
+
+def test_the_core_reader_names_only_columns_of_the_tickets_model():
+    """hotline/ticket_rows.py reads the table without the ORM: its columns must be the model's."""
+    from hotline.models import Ticket
+    from hotline.ticket_rows import tickets
+
+    model_columns = {name: column.type.__class__ for name, column in Ticket.__table__.columns.items()}
+    for column in tickets.columns:
+        assert column.name in model_columns, column.name
+        if column.name.endswith("_at"):
+            assert isinstance(column.type, model_columns[column.name]), column.name
 
 
 def test_migrations_and_a_message_through_the_console_script(tmp_path):

@@ -17,7 +17,8 @@ from ..extensions import db
 from ..models import Staff, Team, Ticket
 from ..staff import access, accounts, claims, forms, outcomes
 from ..staff.queue import QueueFilters, queue_page
-from ..tickets import get_by_code, ticket_as_dict
+from ..ticket_rows import ticket_as_dict
+from ..tickets import get_by_code
 from ..unit_of_work import in_unit_of_work
 
 bp = Blueprint("api", __name__, url_prefix="/api")

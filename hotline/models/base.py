@@ -1,4 +1,5 @@
-"""The declarative base every model derives from, and the one column type for moments.
+"""The declarative base every model derives from; the one column type for moments
+(`UTCDateTime`, from hotline/sql_types.py).
 
 Flask-SQLAlchemy builds `db.Model` at run time (a subclass of the project's `Base` with its
 query helpers), which a type checker cannot see as a class; it sees `Base`, whose `Mapped`
@@ -7,13 +8,14 @@ columns it understands. No model uses the query helpers (`Model.query`), so the 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import DateTime, TypeDecorator
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .. import clock
 from ..extensions import Base, db
+from ..sql_types import UTCDateTime
+
+__all__ = ["Model", "UTCDateTime", "utcnow"]
 
 if TYPE_CHECKING:
     Model = Base
@@ -24,20 +26,3 @@ else:
 def utcnow() -> datetime:
     """Now, from the hotline's one injectable clock (hotline.clock)."""
     return clock.now()
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC on both SQLite (which forgets the zone) and PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime: use hotline.models.utcnow()")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value

@@ -1,0 +1,57 @@
+"""The requests as plain rows, read with SQLAlchemy Core: the shape integrators rely on.
+
+`hotline tickets list` reads the tickets table through here with a connection of its own,
+without the ORM, the models or Flask-SQLAlchemy (importing those costs more than the rest of
+the command: docs/benchmarks.md, "Command start-up"). The API and the dashboard pass ORM
+tickets to the same `ticket_as_dict`: one shape, whichever way the row was read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import Row, column, create_engine, select, table
+
+from .sql_types import UTCDateTime
+
+#: The fields of `hotline tickets list --json` and of the API's request, in that order.
+FIELDS = ("code", "phone", "channel", "reason", "topic", "language", "status", "created_at",
+          "updated_at", "transcript", "body")
+
+#: The tickets table as Core sees it: only the columns read here (tests/test_cli.py checks them
+#: against the model, hotline/models/core.py).
+tickets = table(
+    "tickets",
+    column("id"),
+    *(column(name, UTCDateTime()) if name.endswith("_at") else column(name) for name in FIELDS),
+)
+
+
+def ticket_as_dict(ticket: Any) -> dict[str, Any]:
+    """The promised shape, from an ORM `Ticket` or a Core row (both have the fields as attributes)."""
+    row = {name: getattr(ticket, name) for name in FIELDS}
+    for name in ("created_at", "updated_at"):
+        row[name] = row[name].isoformat() if row[name] else None
+    return row
+
+
+def read_tickets(database_uri: str, engine_options: dict[str, Any], *, status: str | None = None,
+                 channel: str | None = None) -> list[Row]:
+    """Every request (or those with this status / channel), oldest first: rows with the FIELDS."""
+    query = select(*(tickets.c[name] for name in FIELDS)).order_by(tickets.c.created_at, tickets.c.id)
+    if status:
+        query = query.where(tickets.c.status == status)
+    if channel:
+        query = query.where(tickets.c.channel == channel)
+    engine = create_engine(database_uri, **engine_options)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(query))
+    finally:
+        engine.dispose()
+
+
+def local_time(moment: datetime, zone: tzinfo) -> str:
+    """A moment as the commune reads it: dd/mm/yyyy HH:MM in its own timezone."""
+    return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M")
