@@ -55,6 +55,9 @@ class Defaults:
     #: No pool_pre_ping: closed connections are dropped without a round trip
     #: (extensions.drop_closed_connections).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: Seconds a SQLite writer waits for another's lock before failing: well inside Twilio's
+    #: 15-second webhook limit.
+    SQLITE_BUSY_TIMEOUT = 10
     # Staff dashboard sessions: HTTPS-only, not readable by scripts, not sent cross-site.
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -87,11 +90,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     url = app.config.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # Several processes share the file: wait for a lock rather than fail, but well
-        # inside Twilio's 15-second webhook limit.
+        # Several processes share the file: wait for a lock rather than fail.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-            "connect_args": {"timeout": 10},
+            "connect_args": {"timeout": float(app.config["SQLITE_BUSY_TIMEOUT"])},
         }
 
     if not app.config.get("REDIS_URL"):
