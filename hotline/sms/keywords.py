@@ -197,6 +197,7 @@ class Keywords:
     #: a word as typed → its repaired, expanded words (a bounded cache: words repeat a lot)
     _words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _last_topic: tuple[tuple[str, ...], str | None] | None = None
+    glued_prefixes: set[str] = field(default_factory=set)  # `t` of `t7`: abbreviations with a digit
     short_guarded: list[_Alias] = field(default_factory=list)  # guarded aliases of ≤4 letters with a code
 
     # --- loading -------------------------------------------------------------------
@@ -280,6 +281,9 @@ class Keywords:
         for table in (data.get("abbreviations") or {}).values():
             for short, long in (table or {}).items():
                 self.abbreviations[compact(str(short))] = tokens(str(long))
+                letters = re.match(r"[a-z]+(?=[0-9]+$)", compact(str(short)))
+                if letters:
+                    self.glued_prefixes.add(letters.group(0))
                 vocabulary.add(compact(str(short)))
                 vocabulary.update(tokens(str(long)))
         self.english = {compact(str(w)) for w in data.get("english") or []}
@@ -343,15 +347,16 @@ class Keywords:
         """Steps 1–2: words of the folded text, Telex/VNI keys removed, abbreviations expanded."""
         words: list[str] = []
         raw = _TOKEN.findall(repair_vni(folded, self.known))
-        i = 0
-        while i < len(raw):
+        cache, glued = self._words, self.glued_prefixes
+        i, size = 0, len(raw)
+        while i < size:
             word = raw[i]
             i += 1
-            glued = i < len(raw) and raw[i].isdigit() and word[0].isalpha()
-            if glued and word + raw[i] in self.abbreviations:
+            if word in glued and i < size and word + raw[i] in self.abbreviations:
                 word += raw[i]  # `t7`: an abbreviation written with its digit
                 i += 1
-            words.extend(self._word(word))
+            found = cache.get(word)
+            words.extend(found if found is not None else self._word(word))
         return words
 
     def _word(self, word: str) -> tuple[str, ...]:
@@ -390,6 +395,7 @@ class Keywords:
     def is_english(self, words: list[str]) -> bool:
         """Clearly English: 2+ English words, more than the Vietnamese ones (a word that is both,
         such as `can` or `me`, counts for neither)."""
+        words = words[:40]  # the start of a long message says its language
         if sum(word in self.english for word in words) < 2:
             return False
         english = vietnamese = 0
