@@ -102,7 +102,8 @@ def main() -> None:
                 ratios.append(before / now)
                 olds.append(before)
             slowdown = statistics.median(ratios)
-            print(f"{args.baseline} Keywords.match, {label + ':':<9} {statistics.median(olds):>10,.0f} msg/s  "
+            before = statistics.median(olds)
+            print(f"{args.baseline} Keywords.match, {label + ':':<9} {before:>10,.0f} msg/s  "
                   f"(slowdown, median of {args.rounds} alternating rounds: {slowdown:.2f} x)")
         for name, cases in sets.items():
             print(f"{args.baseline} share right, {name + ':':<10}{share(old, cases):>8.1%}")
