@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import string
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import requests
@@ -31,8 +32,8 @@ from twilio.rest import Client
 from . import data_files, tickets
 from .data_files import DEFAULT_LANGUAGE, localized
 from .extensions import db
-from .models import EventKind, SmsOptOut, SmsOutbound, Ticket, utcnow
-from .sms.text import cut_to, segment_limit, to_gsm7
+from .models import EventKind, SmsMessage, SmsOptOut, SmsOutbound, Ticket, utcnow
+from .sms.text import cut_to, segment_limit, to_gsm7, words
 
 SMS_OUTCOME_KINDS = ("sms_sent", "sms_not_sent", "sms_failed")
 #: Template files: the shared one, then the SMS keyword replies.
@@ -239,6 +240,76 @@ def set_opted_out(phone: str, opted_out: bool) -> None:
         db.session.add(SmsOptOut(phone=phone))
     elif not opted_out and row is not None:
         db.session.delete(row)
+
+
+# --- reply throttling ------------------------------------------------------------------
+
+#: Why a reply was held back (`SmsMessage.no_reply_reason`): the same text answered too often,
+#: or (against loops that vary their text) very many replies to one number.
+THROTTLE_REPEAT, THROTTLE_CEILING = "repeat", "ceiling"
+THROTTLE_WINDOW = timedelta(hours=1)
+
+
+@dataclass
+class Throttle:
+    """A reply held back: `notice` is True when this number has not yet been told until when."""
+
+    reason: str
+    until: datetime  # UTC: from then on the same text is answered again
+    notice: bool
+
+
+def reply_throttle(phone: str, body: str, *, exclude_id: int | None = None) -> Throttle | None:
+    """Whether the reply to `body` from `phone` is held back; None when it goes out.
+
+    No number is ever silent: every distinct question (status, help, a confirmation) is
+    answered. Held back are only repeats of the same text (folded: case, accents, spaces do
+    not make it new: `TRA CỨU` = `tracuu`) once `SMS_REPEAT_REPLIES_PER_HOUR` answers to it
+    went out in the last hour, and, as a guard against loops that change their text, every
+    reply past `SMS_REPLY_CEILING_PER_HOUR`. The first held-back message gets one notice saying when it
+    will be answered; later ones in the hour get nothing (they are still stored and land on
+    the request). Counted from the messages themselves (`sms_messages`), so replies shown by
+    `hotline sms` count like sent ones.
+    """
+    config = current_app.config
+    since = utcnow() - THROTTLE_WINDOW
+    query = select(SmsMessage.body, SmsMessage.created_at, SmsMessage.no_reply_reason).where(
+        SmsMessage.phone == phone, SmsMessage.created_at >= since, SmsMessage.reply.is_not(None),
+    )
+    if exclude_id is not None:
+        query = query.where(SmsMessage.id != exclude_id)
+    rows = db.session.execute(query).all()
+    answered = [row for row in rows if row.no_reply_reason is None]
+    noticed = any(row.no_reply_reason in (THROTTLE_REPEAT, THROTTLE_CEILING) for row in rows)
+    key = _same_text(body)
+    same = sorted(row.created_at for row in answered if _same_text(row.body) == key)
+    repeats = int(config["SMS_REPEAT_REPLIES_PER_HOUR"])
+    if len(same) >= repeats:
+        return Throttle(THROTTLE_REPEAT, _aware(same[-repeats]) + THROTTLE_WINDOW, notice=not noticed)
+    ceiling = int(config["SMS_REPLY_CEILING_PER_HOUR"])
+    if len(answered) >= ceiling:
+        times = sorted(row.created_at for row in answered)
+        return Throttle(THROTTLE_CEILING, _aware(times[-ceiling]) + THROTTLE_WINDOW, notice=not noticed)
+    return None
+
+
+def _same_text(body: str | None) -> str:
+    """What makes two texts the same: letters and digits, folded (`TRA CỨU` = `tracuu`)."""
+    return "".join(words(body or ""))
+
+
+def _aware(when: datetime) -> datetime:
+    from datetime import UTC
+
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def throttle_notice(throttle: Throttle, language: str | None) -> str:
+    """The one notice a held-back number gets: when its text will be answered (local HH:MM)."""
+    from zoneinfo import ZoneInfo
+
+    local = throttle.until.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return render_sms(f"sms_throttled_{throttle.reason}", language, time=local.strftime("%H:%M"))
 
 
 # --- sending ---------------------------------------------------------------------------

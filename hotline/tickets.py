@@ -58,6 +58,17 @@ def open_ticket_for(phone: str | None) -> Ticket | None:
     )
 
 
+def open_tickets_for(phone: str | None) -> list[Ticket]:
+    """All of the number's open requests, the most recent first (a family sharing one phone
+    may have one per need: hotline.sms.pipeline)."""
+    if phone is None:
+        return []
+    return list(db.session.scalars(
+        select(Ticket).where(Ticket.phone == phone, Ticket.status.in_(TicketStatus.open_values()))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    ))
+
+
 def create_ticket(
     *,
     phone: str | None,

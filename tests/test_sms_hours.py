@@ -38,7 +38,8 @@ def test_hours_come_from_office_hours_yaml_until_imported(app):
         "UBND xa lam viec T2-T6 7:00-11:30, 13:30-17:00; T7 7:30-11:30. "
         "Hotline nhan tin nhan va cuoc goi ca ngay lan dem."
     )
-    english = ask("HOURS")
+    assert ask("HOURS").startswith("UBND xa lam viec")  # a bare keyword from a Vietnamese phone
+    english = ask("office hours please")  # clearly English
     assert english.startswith("The commune office is open Mon-Fri 7:00-11:30, 13:30-17:00; Sat 7:30-11:30.")
 
 
@@ -51,7 +52,8 @@ def test_imported_office_hours_take_over(app):
         "T5-T6 7:30-11:30, 13:00-17:00; CN 8:00-10:00"
     )
     assert "7:00-11:30" not in vi and "T7" not in vi
-    assert ask("hours").startswith("Commune office hours: Mon-Tue 7:30-11:30, 13:00-17:00; Wed ")
+    english = ask("office hours please")
+    assert english.startswith("Commune office hours: Mon-Tue 7:30-11:30, 13:00-17:00; Wed ")
 
 
 def test_an_irregular_week_still_fits_one_segment(app):

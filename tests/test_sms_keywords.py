@@ -55,8 +55,11 @@ def test_d_with_stroke_folds_to_d():
 def test_the_typo_bound_keeps_short_words_exact(kw):
     assert [max_typos(w) for w in ("huy", "stop", "giup", "cancel", "tracuu", "huongdan", "giolamviec")] \
         == [0, 0, 0, 1, 1, 1, 2]
-    # One letter off a short keyword is an ordinary word, not a command.
-    assert kw.match("hut 123459").intent is Intent.REQUEST
+    # One letter off a short keyword is an ordinary word, not a command...
+    assert kw.match("hut thuoc").intent is Intent.REQUEST
+    # ...but one letter off a short action, followed by a code, asks (and never acts).
+    near = kw.match("hut 123459")
+    assert (near.intent, near.hint, near.code) == (Intent.HELP, "cancel", "123459")
     assert kw.match("shop").intent is Intent.REQUEST
     assert kw.match("huyen lam ha").intent is Intent.REQUEST
     # A typo must keep the first letter.
@@ -84,7 +87,7 @@ def test_a_typo_closest_to_two_intents_is_help(kw):
 
 def test_opt_out_needs_the_keyword_alone(kw):
     assert kw.match("STOP").intent is Intent.STOP
-    assert kw.match("dung roi").intent is Intent.REQUEST
+    assert kw.match("dung roi").intent is Intent.SMALLTALK  # "that's right"
     assert kw.match("stop the scam calls").intent is Intent.REQUEST
 
 

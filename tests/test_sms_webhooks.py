@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -65,7 +66,9 @@ def test_status_checks_the_check_digit_and_reports_the_state(twilio):
     wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
     twilio_sms(twilio, f"tracuu{code}", "+84987654321")
     assert reply_to().startswith(f"Yeu cau {code}: da nhan")
-    twilio_sms(twilio, f"STATUS {wrong}", "+84987654322")
+    twilio_sms(twilio, f"STATUS {wrong}", "+84987654322")  # a bare keyword: the phone's language
+    assert reply_to().startswith(f"Ma {wrong} khong dung")
+    twilio_sms(twilio, f"status of request {wrong} please", "+84987654324")  # clearly English
     assert reply_to().startswith(f"Code {wrong} is not valid")
     unknown = "12345" + str(codes.damm_digit("12345"))
     twilio_sms(twilio, f"tra cuu {unknown}", "+84987654323")
@@ -91,7 +94,7 @@ def test_a_typo_of_cancel_answers_help_and_cancels_nothing(twilio):
     code = all_tickets()[0].code
     twilio_sms(twilio, f"cancle {code}")
     assert all_tickets()[0].status == "open"
-    assert "HUY" in reply_to()
+    assert reply_to() == f"Ban muon huy yeu cau {code}? Nhan HUY {code}"  # asks, never acts
 
 
 def test_verify_a_number_against_the_official_list(twilio):
@@ -126,26 +129,68 @@ def test_stop_is_confirmed_once_then_nothing_is_sent_until_start(twilio):
     assert reply_to().startswith("Ban se nhan lai")
 
 
-def test_a_flooding_number_gets_capped_replies_but_every_message_lands(app_factory):
+def _local_hhmm(app, when):
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(ZoneInfo(app.config["TIMEZONE"])).strftime("%H:%M")
+
+
+def test_only_repeats_of_the_same_text_are_throttled_with_one_notice(app_factory):
+    """Never a silent number: each distinct question is answered; the same text is answered
+    twice an hour, then one notice says from when, then the repeats only land."""
     from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN
     from tests.twilio_sim import TwilioSim
 
-    app = app_factory(SMS_REPLY_CAP_PER_HOUR=3)
+    app = app_factory()
     with app.app_context():
         sim = TwilioSim(app.test_client(), TEST_AUTH_TOKEN, PUBLIC_URL)
-        for i in range(8):
-            assert twilio_sms(sim, f"tin nhan so {i}").status_code == 200
-        assert len(outbound()) == 3
-        assert [m.no_reply_reason for m in messages()].count("reply_cap") == 5
-        tickets = all_tickets()
-        ticket = tickets[0]
-        assert len(tickets) == 1
-        landed = [e.message for e in ticket.events if e.kind == "sms_in"]
-        assert landed == [f"tin nhan so {i}" for i in range(1, 8)]
+        twilio_sms(sim, "lam cccd cho me")
+        for text in ("tra cuu", "TRA CỨU", "tra  cuu", "tracuu", "tra cuu"):  # one text, typed five ways
+            assert twilio_sms(sim, text).status_code == 200
+        sent = outbound()
+        assert [o.kind for o in sent] == ["reply", "reply", "reply", "notice"]
+        rows = messages()
+        assert [m.no_reply_reason for m in rows] == [None, None, None, "repeat", "repeat", "repeat"]
+        assert [m.reply is not None for m in rows] == [True, True, True, True, False, False]
+        until = _local_hhmm(app, rows[1].created_at + timedelta(hours=1))
+        assert sent[-1].body == (
+            f"Tin nay da duoc tra loi. Neu nhan lai tin nay, xa tra loi tu {until}. "
+            "Tin khac van duoc tra loi ngay."
+        )
+        # A different question from the same number is answered at once, and so is a status with a code.
+        code = all_tickets()[0].code
+        twilio_sms(sim, "GIUP")
+        twilio_sms(sim, f"tra cuu {code}")
+        assert [o.kind for o in outbound()][-2:] == ["reply", "reply"]
+        # Every message landed on the request.
+        ticket = all_tickets()[0]
+        assert len([e for e in ticket.events if e.kind == "sms_in"]) == 7
+        assert [e.data["no_reply"] for e in ticket.events if e.kind == "sms_not_sent"] == ["repeat"] * 3
         # Another number is not affected.
-        twilio_sms(sim, "GIUP", "+84987654321")
-        assert len(outbound()) == 4
+        twilio_sms(sim, "tra cuu", "+84987654321")
+        assert outbound()[-1].kind == "reply"
 
+
+def test_a_loop_of_changing_texts_meets_the_ceiling_and_one_notice(app_factory):
+    from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN
+    from tests.twilio_sim import TwilioSim
+
+    app = app_factory(SMS_REPLY_CEILING_PER_HOUR=3)
+    with app.app_context():
+        sim = TwilioSim(app.test_client(), TEST_AUTH_TOKEN, PUBLIC_URL)
+        for i in range(6):
+            assert twilio_sms(sim, f"tin nhan so {i}").status_code == 200
+        assert [o.kind for o in outbound()] == ["reply"] * 3 + ["notice"]
+        rows = messages()
+        assert [m.no_reply_reason for m in rows] == [None] * 3 + ["ceiling"] * 3
+        until = _local_hhmm(app, rows[0].created_at + timedelta(hours=1))
+        assert outbound()[-1].body.endswith(f"xa tra loi lai tu {until}.")
+        tickets = all_tickets()
+        assert len(tickets) == 1
+        landed = [e.message for e in tickets[0].events if e.kind == "sms_in"]
+        assert landed == [f"tin nhan so {i}" for i in range(1, 6)]
 
 def test_twilio_retries_are_deduplicated_by_message_sid(twilio):
     first = twilio_sms(twilio, "lam cccd", sid="SM" + "a" * 32)

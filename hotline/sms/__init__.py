@@ -17,7 +17,8 @@ DEFAULTS = {
     "SMS_PROVIDER": None,  # "twilio" | "gateway"; unset: the gateway when configured, else Twilio
     "SMS_TWILIO_REPLY": "rest",  # "rest" (a queued job) or "twiml" (inline in the webhook answer)
     "SMS_UNICODE": False,  # True: keep accents (a segment then holds 70 characters, not 160)
-    "SMS_REPLY_CAP_PER_HOUR": 5,
+    "SMS_REPEAT_REPLIES_PER_HOUR": 2,  # answers to the same text per number per hour (hotline.messaging)
+    "SMS_REPLY_CEILING_PER_HOUR": 30,  # any replies per number per hour: a guard against loops
     "SMS_GATEWAY_URL": "https://api.sms-gate.app/3rdparty/v1",
     "SMS_GATEWAY_LOGIN": None,
     "SMS_GATEWAY_PASSWORD": None,

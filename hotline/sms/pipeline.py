@@ -2,7 +2,8 @@
 
 The order is the contract: store the message (deduplicated on the provider's
 key) → staff pre-handlers → keyword → act → put it on the sender's open request
-→ decide the reply (opt-out, per-number cap) → the outbox job. All of it is one
+→ decide the reply (opt-out, throttling of repeats: `hotline.messaging.reply_throttle`)
+→ the outbox job. All of it is one
 unit of work, committed by the edge (the webhook, `hotline sms`): a staff command
 that claims and resolves, its timeline, its SMS jobs and the reply commit together
 or not at all. Nothing is dropped: every message is a row in `sms_messages`, and a
@@ -13,14 +14,14 @@ fails, the edge rolls back and stores the message bare (`store_unhandled`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import phonenumbers
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import messaging, office_hours, tickets
 from ..codes import is_valid_code
@@ -52,7 +53,8 @@ GUARDED_EXAMPLES_EN = {"cancel": ("CANCEL", "CANCEL <code>"), "stop": ("STOP", "
 class NoReply(StrEnum):
     NO_NUMBER = "no_number"
     OPTED_OUT = "opted_out"
-    REPLY_CAP = "reply_cap"
+    REPEAT = messaging.THROTTLE_REPEAT  # the same text answered enough this hour (a notice said when)
+    CEILING = messaging.THROTTLE_CEILING  # very many replies this hour (a loop?): a notice said when
 
 
 @dataclass
@@ -127,14 +129,17 @@ def _handle(
     db.session.flush()  # the message's id goes on the timeline and into the reply's key
     context = _Context(message, match, phone, body)
     reply = context.act()
-    open_ticket = context.open_ticket
+    open_ticket = context.attached
     if open_ticket is not None and context.ticket is not open_ticket:
         tickets.add_event(
             open_ticket, EventKind.SMS_IN, body or "(empty SMS)",
             data={"sms_id": message.id, "intent": message.intent, "empty": not body}, actor="resident:sms",
         )
     message.ticket = context.ticket or open_ticket
-    _decide_reply(message, reply, reply_mode, force=match.intent in (Intent.STOP, Intent.START))
+    _decide_reply(
+        message, reply, reply_mode, force=match.intent in (Intent.STOP, Intent.START),
+        language=context.language,
+    )
     return Inbound(message, message.reply)
 
 
@@ -155,7 +160,8 @@ def _prehandled(phone: str | None, body: str) -> str | None:
 
 
 def _decide_reply(
-    message: SmsMessage, reply: str | None, reply_mode: str, *, capped: bool = True, force: bool = False
+    message: SmsMessage, reply: str | None, reply_mode: str, *, capped: bool = True, force: bool = False,
+    language: str | None = None,
 ) -> None:
     if reply is None:
         return
@@ -165,19 +171,35 @@ def _decide_reply(
         message.no_reply_reason = NoReply.NO_NUMBER
     elif not force and messaging.is_opted_out(phone):
         message.no_reply_reason = NoReply.OPTED_OUT
-    elif capped and _replies_last_hour(phone) >= int(current_app.config["SMS_REPLY_CAP_PER_HOUR"]):
-        message.no_reply_reason = NoReply.REPLY_CAP
+    elif capped:
+        throttle = messaging.reply_throttle(phone, message.body, exclude_id=message.id)
+        if throttle is not None:
+            message.no_reply_reason = NoReply(throttle.reason)
+            _note_not_sent(message, reply)
+            if throttle.notice:  # said once: when this text will be answered again
+                _send(message, messaging.throttle_notice(throttle, language), reply_mode, "notice")
+            return
     if message.no_reply_reason or phone is None:
-        if message.ticket is not None:
-            tickets.add_event(
-                message.ticket, EventKind.SMS_NOT_SENT, f"no reply: {message.no_reply_reason}",
-                data={"sms_id": message.id, "body": reply, "no_reply": message.no_reply_reason},
-            )
+        _note_not_sent(message, reply)
         return
+    _send(message, reply, reply_mode, "optout" if force else "reply")
+
+
+def _note_not_sent(message: SmsMessage, reply: str) -> None:
+    if message.ticket is not None:
+        tickets.add_event(
+            message.ticket, EventKind.SMS_NOT_SENT, f"no reply: {message.no_reply_reason}",
+            data={"sms_id": message.id, "body": reply, "no_reply": message.no_reply_reason},
+        )
+
+
+def _send(message: SmsMessage, reply: str, reply_mode: str, kind: str) -> None:
+    """The reply (or a throttling notice) on its way: returned, inline TwiML, or queued."""
+    phone = message.phone
+    assert phone is not None
     message.reply = reply
     if reply_mode == REPLY_RETURN:
         return
-    kind = "optout" if force else "reply"
     if reply_mode == REPLY_TWIML:
         row = SmsOutbound(
             key=f"reply-{message.id}", phone=phone, body=reply, kind=kind, ticket=message.ticket,
@@ -197,18 +219,14 @@ def _decide_reply(
     )
 
 
-def _replies_last_hour(phone: str) -> int:
-    since = utcnow() - timedelta(hours=1)
-    return db.session.execute(
-        select(func.count()).select_from(SmsOutbound).where(
-            SmsOutbound.phone == phone, SmsOutbound.kind.in_(("reply", "optout")),
-            SmsOutbound.created_at >= since,
-        )
-    ).scalar_one()
-
-
 class _Context:
-    """One message's intent carried out; each `on_<intent>` returns the reply text."""
+    """One message's intent carried out; each `on_<intent>` returns the reply text.
+
+    `attached`: the open request the message goes on (its timeline), when no new one is made.
+    Language follows the resident: the language they chose (LANGUAGE), else English only for
+    a message that is clearly English (`Match.english`), else Vietnamese, so a bare `STOP` or
+    `HELP` from a Vietnamese phone is answered in Vietnamese.
+    """
 
     def __init__(self, message: SmsMessage, match: Match, phone: str | None, body: str):
         self.message = message
@@ -216,6 +234,7 @@ class _Context:
         self.phone = phone
         self.body = body
         self.open_ticket = tickets.open_ticket_for(phone)
+        self.attached = self.open_ticket
         self.ticket: Ticket | None = None
         resident = (
             db.session.scalar(select(Resident).where(Resident.phone == phone)) if phone else None
@@ -223,8 +242,8 @@ class _Context:
         languages = messaging.reply_languages()
         if resident is not None and resident.language in languages:
             self.language = resident.language
-        elif match.alias_language in languages:
-            self.language = match.alias_language
+        elif match.english and "en" in languages:
+            self.language = "en"
         else:
             self.language = "vi"
 
@@ -234,6 +253,9 @@ class _Context:
     def state(self, ticket: Ticket) -> str:
         return messaging.render_sms(f"state_{ticket.status}", self.language)
 
+    def topic_name(self, topic: str | None) -> str:
+        return self.say(f"topic_{topic or 'other'}")
+
     def act(self) -> str:
         return getattr(self, f"on_{self.match.intent.value}")()
 
@@ -242,23 +264,54 @@ class _Context:
     def on_empty(self) -> str:
         return self.on_help()
 
+    def on_smalltalk(self) -> str:
+        """"ok", "cảm ơn", 👍: a friendly word; nothing opened (it lands on an open request)."""
+        return self.say("sms_smalltalk")
+
+    def on_address(self) -> str:
+        return self.say("sms_address")
+
     def on_help(self) -> str:
         hint = self.match.hint
+        if hint == "cancel" and self.match.code:
+            return self.say("sms_confirm_cancel", code=self.match.code)
         if hint in GUARDED_EXAMPLES:
             keyword, example = (GUARDED_EXAMPLES_EN if self.language == "en" else GUARDED_EXAMPLES)[hint]
             return self.say("sms_did_you_mean", keyword=keyword, example=example)
         return self.say("sms_help")
 
     def on_request(self) -> str:
-        if self.open_ticket is not None:
-            return self.say("sms_request_added", code=self.open_ticket.code)
+        """One request per need: a message joins the sender's open request about the same
+        procedure (or the latest one, when either names none); a different procedure from a
+        number whose open requests are all about something else opens a second request,
+        linked to the latest one on both timelines, and the reply names which code is which."""
+        topic = self.match.topic
+        open_tickets = tickets.open_tickets_for(self.phone)
+        same = next((t for t in open_tickets if topic and t.topic == topic), None)
+        if same is not None:
+            self.attached = same
+            return self.say("sms_request_added", code=same.code)
+        latest = self.open_ticket
+        if latest is not None and not (topic and all(t.topic for t in open_tickets)):
+            return self.say("sms_request_added", code=latest.code)
         self.ticket = tickets.create_ticket(
-            phone=self.phone, channel=Channel.SMS, reason=TicketReason.SMS, topic=self.match.topic,
+            phone=self.phone, channel=Channel.SMS, reason=TicketReason.SMS, topic=topic,
             language=self.language, body=self.body, actor="resident:sms",
-            event_data={"sms_id": self.message.id, "from": self.message.from_number},
+            event_data={"sms_id": self.message.id, "from": self.message.from_number,
+                        **({"linked": latest.code} if latest is not None else {})},
         )
         db.session.flush()
-        return self.say("sms_request_created", code=self.ticket.code)
+        if latest is None:
+            return self.say("sms_request_created", code=self.ticket.code)
+        self.attached = None
+        tickets.add_event(
+            latest, EventKind.NOTE, f"another request from this number: {self.ticket.code} ({topic})",
+            data={"linked": self.ticket.code, "sms_id": self.message.id}, actor="resident:sms",
+        )
+        return self.say(
+            "sms_request_second", code=self.ticket.code, topic=self.topic_name(topic),
+            other=latest.code, other_topic=self.topic_name(latest.topic),
+        )
 
     def on_callback(self) -> str:
         if self.open_ticket is not None:
@@ -278,9 +331,14 @@ class _Context:
     def on_status(self) -> str:
         code = self.match.code
         if code is None:
-            if self.open_ticket is None:
+            open_tickets = tickets.open_tickets_for(self.phone)
+            if not open_tickets:
                 return self.say("sms_status_needs_code")
-            ticket = self.open_ticket
+            if len(open_tickets) > 1:
+                first, second = open_tickets[:2]
+                return self.say("sms_status_two", code=first.code, state=self.state(first),
+                                other=second.code, other_state=self.state(second))
+            ticket = open_tickets[0]
         elif not is_valid_code(code):
             return self.say("sms_code_invalid", code=code)
         else:
@@ -292,8 +350,12 @@ class _Context:
         return self.say("sms_status", code=ticket.code, state=self.state(ticket), date=_local_date(when))
 
     def on_cancel(self) -> str:
+        """Cancels only with the code typed; without one, asks about the open request (never acts,
+        never opens a request)."""
         code = self.match.code
         if code is None:
+            if self.open_ticket is not None:
+                return self.say("sms_confirm_cancel", code=self.open_ticket.code)
             return self.say("sms_cancel_needs_code")
         if not is_valid_code(code):
             return self.say("sms_code_invalid", code=code)

@@ -42,6 +42,8 @@ NO_REPLY = {
     "no_number": _l("no reply: the sender's number is unknown"),
     "opted_out": _l("no reply: the resident opted out (STOP)"),
     "reply_cap": _l("no reply: this number got too many replies in the last hour"),
+    "repeat": _l("no reply: the same text was already answered this hour"),
+    "ceiling": _l("no reply: this number sent very many texts this hour"),
 }
 
 
@@ -106,11 +108,16 @@ def _created(event, data, names):
     values = {"reason": REASONS[ticket.reason], "channel": CHANNELS[ticket.channel]}
     if ticket.phone is None:
         return _("request created (%(reason)s) via %(channel)s; no caller number: cannot call back", **values)
+    if data.get("linked"):  # a second need from the same phone (hotline.sms.pipeline)
+        return _("request created (%(reason)s) via %(channel)s; the same number has request %(code)s",
+                 code=data["linked"], **values)
     return _("request created (%(reason)s) via %(channel)s", **values)
 
 
 @renders(EventKind.NOTE)
 def _typed(event, data, names):
+    if data.get("linked"):  # a second need from the same phone (hotline.sms.pipeline)
+        return _("another request from this number: %(code)s", code=data["linked"])
     return event.message or ""  # what a person typed, as written
 
 
