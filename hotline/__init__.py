@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None, *, only_database: bool = False) 
 
     app = Flask(__name__, instance_relative_config=False)
     load_config(app, test_config)
+    protect_logs(app)
     register_database(app)
     if only_database:
         return app
@@ -30,6 +31,13 @@ def create_app(test_config: dict | None = None, *, only_database: bool = False) 
     register_commands(app)
     trust_proxy(app)
     return app
+
+
+def protect_logs(app: Flask) -> None:
+    """Phone numbers masked and secrets removed from every log line (hotline/log_privacy.py)."""
+    from . import log_privacy
+
+    log_privacy.init_app(app)
 
 
 def register_database(app: Flask) -> None:

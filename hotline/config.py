@@ -54,6 +54,8 @@ class Defaults:
     OUTBOX_BATCH = 100
     #: No pool_pre_ping: closed connections are dropped without a round trip
     #: (extensions.drop_closed_connections).
+    #: hide_parameters is added unless set here: a failed statement's error (and its traceback
+    #: in a log) never shows the values it carried, a resident's number or message.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # Staff dashboard sessions: HTTPS-only, not readable by scripts, not sent cross-site.
     SESSION_COOKIE_SECURE = True
@@ -84,6 +86,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     app.config["DATA_DIR"] = str(data_dir)
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     url = app.config.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
