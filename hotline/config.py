@@ -62,6 +62,19 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
+    # Residents' data (Decree 13/2023/ND-CP; docs/privacy.md). Retention, in days from the day
+    # a request closed (hotline/retention.py): recordings and transcripts; texts, call steps
+    # and numbers; the audit log. The nightly pass runs at RETENTION_HOUR, local time.
+    RETENTION_RECORDINGS_DAYS = 90
+    RETENTION_TEXTS_DAYS = 730
+    RETENTION_AUDIT_DAYS = 1825
+    RETENTION_HOUR = 2
+    #: Backups (hotline/backup.py): where the nightly one goes (default: <data>/backups), how
+    #: many are kept, the local hour it runs, and the age /healthz calls stale.
+    BACKUP_DIR: str | None = None
+    BACKUP_KEEP = 7
+    BACKUP_HOUR = 3
+    BACKUP_MAX_AGE_HOURS = 36
 
 
 def normalise_database_url(url: str) -> str:

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -19,9 +18,9 @@ from hotline import log_privacy
 from hotline.extensions import db
 from hotline.models import Resident, SmsOutbound, Ticket, Transcription
 from tests.asr_fixtures import ACCOUNT_SID, new_recording
-from tests.conftest import HOTLINE_NUMBER, TEST_AUTH_TOKEN, PUBLIC_URL, run_queued_jobs
+from tests.conftest import HOTLINE_NUMBER, PUBLIC_URL, TEST_AUTH_TOKEN, run_queued_jobs
 from tests.sms_fixtures import twilio_sms
-from tests.staff_fixtures import World, fresh_request_globals, StaffClient  # noqa: F401
+from tests.staff_fixtures import StaffClient, World, fresh_request_globals  # noqa: F401
 from tests.twilio_sim import TwilioSim
 
 CALLER = "+84912345678"
