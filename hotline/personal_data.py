@@ -107,6 +107,9 @@ def remove_texts(ticket: Ticket) -> Removed:
             out.status = "not_sent"
     for line in db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)):
         if line.kind in KEEP_LINES:
+            if line.data and PERSONAL_KEYS & line.data.keys():  # a request's first line names its sender
+                line.data = {k: v for k, v in line.data.items() if k not in PERSONAL_KEYS}
+                removed.numbers += 1
             continue
         if line.message or line.data:
             removed.texts += 1
@@ -136,12 +139,17 @@ def remove_numbers(ticket: Ticket) -> Removed:
 def note_removal(ticket: Ticket, why: str, days: int | None = None, *, actor: str = "system") -> None:
     """The timeline line that says what went and why ("removed after 90 days")."""
     if why == "erased":
-        message = "personal data erased at the resident's request"
+        message = ERASED_LINE
     else:
         message = f"{why} removed after {days} days"
     add_event(ticket, EventKind.PERSONAL_DATA_REMOVED, message,
               data={"why": why, "days": days}, actor=actor)
 
+
+ERASED_LINE = "personal data erased at the resident's request"
+
+#: Keys of timeline data that hold a number or a text (the rest are ids, codes and statuses).
+PERSONAL_KEYS = frozenset({"from", "to", "phone", "body", "text", "note", "detail", "transcript"})
 
 #: Timeline lines with no resident's text: kept whole (the request's history stays readable).
 KEEP_LINES = frozenset({

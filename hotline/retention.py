@@ -35,6 +35,7 @@ from .models import (
     AuditEntry,
     Call,
     CallStep,
+    EventKind,
     Resident,
     SmsMessage,
     SmsOutbound,
@@ -45,6 +46,7 @@ from .models import (
     VoiceMessage,
 )
 from .personal_data import (
+    ERASED_LINE,
     KEEP_LINES,
     Removed,
     delete_files_after_commit,
@@ -117,6 +119,9 @@ def apply(now: datetime | None = None) -> Report:
             CallStep.call_id == Call.id)))
         | exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind.notin_(list(KEEP_LINES)),
                          or_(TicketEvent.message.isnot(None), TicketEvent.data.isnot(None)))
+        # once per request in any case: its first line's data names the sender
+        | ~exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == EventKind.PERSONAL_DATA_REMOVED,
+                          or_(TicketEvent.message.like("texts removed%"), TicketEvent.message == ERASED_LINE))
     )
     for ticket in db.session.scalars(select(Ticket).where(_closed_before(cutoff), has_text)):
         report.texts.tickets += 1
