@@ -27,7 +27,6 @@ writing anything.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -100,12 +99,13 @@ def make_backup(config: dict[str, Any], engine, target: Path) -> Made:
         staging = Path(staging_name)
         (staging / "database").mkdir()
         if engine.dialect.name == "sqlite":
-            _copy_sqlite(engine.url.database, staging / "database" / "hotline.db")
+            copy = staging / "database" / "hotline.db"
+            _copy_sqlite(engine.url.database, copy)
+            counts = _sqlite_counts(copy)
             kind = "sqlite"
         else:
-            _pg_dump(config["SQLALCHEMY_DATABASE_URI"], staging / "database" / "hotline.pgdump")
+            counts = _pg_dump(engine, config["SQLALCHEMY_DATABASE_URI"], staging / "database" / "hotline.pgdump")
             kind = "postgresql"
-        counts = _counts(engine)
         recordings = data_dir / "recordings"
         if recordings.is_dir():
             shutil.copytree(recordings, staging / "data" / "recordings")
@@ -152,22 +152,50 @@ def _copy_sqlite(source: str | None, destination: Path) -> None:
         src.close()
 
 
-def _pg_dump(url: str, destination: Path) -> None:
-    done = subprocess.run(
-        [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--file", str(destination),
-         "--dbname", libpq_url(url)],
-        capture_output=True, text=True)
+def _pg_dump(engine, url: str, destination: Path) -> dict[str, int]:
+    """pg_dump of one snapshot, the counts read in that same snapshot (pg_export_snapshot):
+    what the manifest says is what the dump holds, however many webhooks write meanwhile."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor.execute("SELECT pg_export_snapshot()")
+        snapshot = cursor.fetchone()[0]
+        counts = {}
+        for table in COUNTED:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            counts[table] = cursor.fetchone()[0]
+        done = subprocess.run(
+            [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+             "--file", str(destination), "--dbname", libpq_url(url)],
+            capture_output=True, text=True)
+        cursor.execute("COMMIT")
+    finally:
+        connection.close()
     if done.returncode != 0:
         raise BackupError(f"pg_dump failed: {done.stderr.strip()[-500:]}")
+    return counts
 
 
-def _counts(engine) -> dict[str, int]:
-    """Rows in the tables a restore is checked against (from the live database: at least the copy's)."""
+#: Tables whose rows the manifest counts (and a restore is checked against).
+COUNTED = ("tickets", "ticket_events", "sms_messages", "sms_outbound", "calls", "voice_messages",
+           "transcriptions", "residents", "audit_log")
+
+
+def _sqlite_counts(path: Path) -> dict[str, int]:
+    connection = sqlite3.connect(path)
+    try:
+        return {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in COUNTED}
+    finally:
+        connection.close()
+
+
+def table_counts(engine) -> dict[str, int]:
+    """The same counts, from a live database (a restored one, to compare with the manifest)."""
     from sqlalchemy import text
 
     with engine.connect() as connection:
-        return {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-                for table in ("tickets", "sms_messages", "voice_messages", "calls")}
+        return {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() for table in COUNTED}
 
 
 def _revision(engine) -> str | None:
@@ -313,10 +341,3 @@ def _add_missing(source: Path, target: Path) -> None:
             if not destination.exists():
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, destination)
-
-
-def counts_after_restore(engine) -> dict[str, int]:
-    return _counts(engine)
-
-
-__all__ = ["BackupError", "Made", "make_backup", "restore", "verify", "prune", "last_backup", "io"]
