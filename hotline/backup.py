@@ -104,7 +104,9 @@ def make_backup(config: dict[str, Any], engine, target: Path) -> Made:
             counts = _sqlite_counts(copy)
             kind = "sqlite"
         else:
-            counts = _pg_dump(engine, config["SQLALCHEMY_DATABASE_URI"], staging / "database" / "hotline.pgdump")
+            counts = _pg_dump(
+                engine, config["SQLALCHEMY_DATABASE_URI"], staging / "database" / "hotline.pgdump"
+            )
             kind = "postgresql"
         recordings = data_dir / "recordings"
         if recordings.is_dir():
@@ -116,11 +118,18 @@ def make_backup(config: dict[str, Any], engine, target: Path) -> Made:
         audio = Path(config["AUDIO_DIR"])
         if audio.is_dir():
             shutil.copytree(audio, staging / "audio")
-        files = {p.relative_to(staging).as_posix(): sha256_of(p)
-                 for p in sorted(staging.rglob("*")) if p.is_file()}
+        files = {
+            p.relative_to(staging).as_posix(): sha256_of(p) for p in sorted(staging.rglob("*")) if p.is_file()
+        }
         counts["recording_files"] = sum(1 for f in files if f.startswith("data/recordings/"))
-        manifest = {"format": 1, "created_at": clock.now().isoformat(), "database": kind,
-                    "revision": _revision(engine), "counts": counts, "files": files}
+        manifest = {
+            "format": 1,
+            "created_at": clock.now().isoformat(),
+            "database": kind,
+            "revision": _revision(engine),
+            "counts": counts,
+            "files": files,
+        }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
         partial = target / f".{name}.partial"
@@ -166,9 +175,20 @@ def _pg_dump(engine, url: str, destination: Path) -> dict[str, int]:
             cursor.execute(f"SELECT count(*) FROM {table}")
             counts[table] = cursor.fetchone()[0]
         done = subprocess.run(
-            [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-             "--file", str(destination), "--dbname", libpq_url(url)],
-            capture_output=True, text=True)
+            [
+                _tool("pg_dump"),
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--snapshot={snapshot}",
+                "--file",
+                str(destination),
+                "--dbname",
+                libpq_url(url),
+            ],
+            capture_output=True,
+            text=True,
+        )
         cursor.execute("COMMIT")
     finally:
         connection.close()
@@ -178,8 +198,17 @@ def _pg_dump(engine, url: str, destination: Path) -> dict[str, int]:
 
 
 #: Tables whose rows the manifest counts (and a restore is checked against).
-COUNTED = ("tickets", "ticket_events", "sms_messages", "sms_outbound", "calls", "voice_messages",
-           "transcriptions", "residents", "audit_log")
+COUNTED = (
+    "tickets",
+    "ticket_events",
+    "sms_messages",
+    "sms_outbound",
+    "calls",
+    "voice_messages",
+    "transcriptions",
+    "residents",
+    "audit_log",
+)
 
 
 def _sqlite_counts(path: Path) -> dict[str, int]:
@@ -195,7 +224,9 @@ def table_counts(engine) -> dict[str, int]:
     from sqlalchemy import text
 
     with engine.connect() as connection:
-        return {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() for table in COUNTED}
+        return {
+            table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() for table in COUNTED
+        }
 
 
 def _revision(engine) -> str | None:
@@ -210,8 +241,13 @@ def _revision(engine) -> str | None:
 
 
 def _note_last_backup(data_dir: Path, made: Made) -> None:
-    status = {"at": clock.now().isoformat(), "path": str(made.path), "sha256": made.sha256,
-              "counts": made.counts, "seconds": round(made.seconds, 2)}
+    status = {
+        "at": clock.now().isoformat(),
+        "path": str(made.path),
+        "sha256": made.sha256,
+        "counts": made.counts,
+        "seconds": round(made.seconds, 2),
+    }
     partial = data_dir / f".{STATUS_FILE}.{os.getpid()}"
     partial.write_text(json.dumps(status), encoding="utf-8")
     os.replace(partial, data_dir / STATUS_FILE)
@@ -259,7 +295,9 @@ def verify(archive: Path) -> dict[str, Any]:
     if sidecar.is_file():
         expected = sidecar.read_text(encoding="utf-8").split()[0]
         if sha256_of(archive) != expected:
-            raise BackupError(f"{archive.name}: checksum does not match {sidecar.name}; the archive is damaged")
+            raise BackupError(
+                f"{archive.name}: checksum does not match {sidecar.name}; the archive is damaged"
+            )
     try:
         with tarfile.open(archive, "r:gz") as tar:
             manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
@@ -272,7 +310,9 @@ def verify(archive: Path) -> dict[str, Any]:
     return manifest
 
 
-def restore(archive: Path, data_dir: Path, database_url: str | None, audio_dir: Path | None) -> dict[str, Any]:
+def restore(
+    archive: Path, data_dir: Path, database_url: str | None, audio_dir: Path | None
+) -> dict[str, Any]:
     """Restore `archive` into the empty `data_dir` (and database). Returns the manifest."""
     from .config import normalise_database_url
 
@@ -282,10 +322,14 @@ def restore(archive: Path, data_dir: Path, database_url: str | None, audio_dir: 
     url = normalise_database_url(database_url) if database_url else None
     if manifest["database"] == "postgresql":
         if not url or not url.startswith("postgresql"):
-            raise BackupError("this backup is of PostgreSQL: give DATABASE_URL of an empty PostgreSQL database")
+            raise BackupError(
+                "this backup is of PostgreSQL: give DATABASE_URL of an empty PostgreSQL database"
+            )
         _check_empty_postgres(url)
     elif url and not url.startswith("sqlite"):
-        raise BackupError("this backup is of SQLite: leave DATABASE_URL unset (or point it at a new SQLite file)")
+        raise BackupError(
+            "this backup is of SQLite: leave DATABASE_URL unset (or point it at a new SQLite file)"
+        )
 
     data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=data_dir) as staging_name:
@@ -326,9 +370,18 @@ def _check_empty_postgres(url: str) -> None:
 
 def _pg_restore(url: str, dump: Path) -> None:
     done = subprocess.run(
-        [_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--dbname", libpq_url(url),
-         str(dump)],
-        capture_output=True, text=True)
+        [
+            _tool("pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--dbname",
+            libpq_url(url),
+            str(dump),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise BackupError(f"pg_restore failed: {done.stderr.strip()[-500:]}")
 

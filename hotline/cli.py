@@ -68,10 +68,10 @@ COMMANDS = {
                      "Recorded prompts and text-to-speech, per language.", FULL),
     "relay": Entry("hotline.commands:relay",
                    "Move jobs from the database outbox into RQ (catches up after Redis outages).", FULL),
-    "residents": Entry("hotline.privacy_cli:residents",
-                       "A resident's data by phone number: export it, erase it (Decree 13/2023/ND-CP).", FULL),
-    "restore": Entry("hotline.privacy_cli:restore_command",
-                     "Restore ARCHIVE (from `hotline backup`) into an empty data folder; then `hotline up`.", None),
+    "residents": Entry("hotline.privacy_cli:residents", "A resident's data by phone number: export it, "
+                       "erase it (Decree 13/2023/ND-CP).", FULL),
+    "restore": Entry("hotline.privacy_cli:restore_command", "Restore ARCHIVE (from `hotline backup`) into "
+                     "an empty data folder; then `hotline up`.", None),
     "retention": Entry("hotline.privacy_cli:retention_command",
                        "Apply the retention periods now (the nightly job does it too).", FULL),
     "routes": Entry("flask.cli:routes_command", "Show the routes for the app.", FULL),

@@ -28,9 +28,7 @@ if TYPE_CHECKING:
 
 #: A phone number in a log line: E.164 (also URL-encoded, `%2B84…`), or a Vietnamese number
 #: written locally (`0912345678`, `0912 345 678`, `84912345678`). Not inside longer digit runs.
-PHONE = re.compile(
-    r"(?<![\w*])(?:(?:\+|%2B)\d{8,15}|(?:84|0)\d{8,10}|0\d{2,3}[ .]\d{3}[ .]\d{3,4})(?![\w*])"
-)
+PHONE = re.compile(r"(?<![\w*])(?:(?:\+|%2B)\d{8,15}|(?:84|0)\d{8,10}|0\d{2,3}[ .]\d{3}[ .]\d{3,4})(?![\w*])")
 #: Settings whose values are secrets: replaced wherever they appear in a log line.
 SECRET_SETTING = re.compile(r"(TOKEN|PASSWORD|SECRET|SECRET_KEY|API_KEY)$")
 SECRET_MASK = "[secret]"
@@ -45,7 +43,7 @@ def mask_phone(number: str) -> str:
     """Keep the country and network prefix and the last three digits: enough for a person to
     tell two callers apart in a log, not enough to call anyone."""
     lead = next((p for p in ("%2B", "+") if number.startswith(p)), "")
-    digits = re.sub(r"\D", "", number[len(lead):])
+    digits = re.sub(r"\D", "", number[len(lead) :])
     keep = 5 if not digits.startswith("0") else 4  # 84 912 / 0 912
     return f"{lead}{digits[:keep]}***{digits[-3:]}"
 
@@ -76,7 +74,7 @@ def _masking_factory(previous):
             record.stack_info = mask(record.stack_info)
         return record
 
-    make_record.hotline_masking = True  # type: ignore[attr-defined]
+    make_record.hotline_masking = True
     return make_record
 
 

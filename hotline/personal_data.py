@@ -53,8 +53,18 @@ class Removed:
         self.files += other.files
 
     def counts(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in
-                ("tickets", "recordings", "transcripts", "texts", "call_steps", "numbers", "residents")}
+        return {
+            name: getattr(self, name)
+            for name in (
+                "tickets",
+                "recordings",
+                "transcripts",
+                "texts",
+                "call_steps",
+                "numbers",
+                "residents",
+            )
+        }
 
 
 def delete_files_after_commit(paths: list[Path]) -> None:
@@ -81,8 +91,9 @@ def remove_recordings(ticket: Ticket, data_dir: Path) -> Removed:
         if row.text or row.words:
             removed.transcripts += 1
         row.text, row.words, row.error = None, None, None
-    db.session.execute(update(VoiceMessage).where(VoiceMessage.ticket_id == ticket.id)
-                       .values(recording_url=None))
+    db.session.execute(
+        update(VoiceMessage).where(VoiceMessage.ticket_id == ticket.id).values(recording_url=None)
+    )
     if ticket.transcript:
         ticket.transcript = None
     return removed
@@ -126,12 +137,11 @@ def remove_numbers(ticket: Ticket) -> Removed:
     if ticket.phone:
         removed.numbers += 1
     ticket.phone, ticket.resident_id = None, None
-    db.session.execute(update(Call).where(Call.ticket_id == ticket.id)
-                       .values(phone=None, from_number=None))
-    db.session.execute(update(VoiceMessage).where(VoiceMessage.ticket_id == ticket.id)
-                       .values(call_sid=None))
-    db.session.execute(update(SmsMessage).where(SmsMessage.ticket_id == ticket.id)
-                       .values(phone=None, from_number=None))
+    db.session.execute(update(Call).where(Call.ticket_id == ticket.id).values(phone=None, from_number=None))
+    db.session.execute(update(VoiceMessage).where(VoiceMessage.ticket_id == ticket.id).values(call_sid=None))
+    db.session.execute(
+        update(SmsMessage).where(SmsMessage.ticket_id == ticket.id).values(phone=None, from_number=None)
+    )
     db.session.execute(update(SmsOutbound).where(SmsOutbound.ticket_id == ticket.id).values(phone=""))
     return removed
 
@@ -142,8 +152,7 @@ def note_removal(ticket: Ticket, why: str, days: int | None = None, *, actor: st
         message = ERASED_LINE
     else:
         message = f"{why} removed after {days} days"
-    add_event(ticket, EventKind.PERSONAL_DATA_REMOVED, message,
-              data={"why": why, "days": days}, actor=actor)
+    add_event(ticket, EventKind.PERSONAL_DATA_REMOVED, message, data={"why": why, "days": days}, actor=actor)
 
 
 ERASED_LINE = "personal data erased at the resident's request"
@@ -152,8 +161,18 @@ ERASED_LINE = "personal data erased at the resident's request"
 PERSONAL_KEYS = frozenset({"from", "to", "phone", "body", "text", "note", "detail", "transcript"})
 
 #: Timeline lines with no resident's text: kept whole (the request's history stays readable).
-KEEP_LINES = frozenset({
-    EventKind.CREATED, EventKind.CLAIMED, EventKind.RELEASED, EventKind.REASSIGNED,
-    EventKind.TRANSFERRED, EventKind.ROUTED, EventKind.RETRY_DUE, EventKind.CANCELLED,
-    EventKind.FLAG, EventKind.TRANSCRIPTION_DONE, EventKind.PERSONAL_DATA_REMOVED,
-})
+KEEP_LINES = frozenset(
+    {
+        EventKind.CREATED,
+        EventKind.CLAIMED,
+        EventKind.RELEASED,
+        EventKind.REASSIGNED,
+        EventKind.TRANSFERRED,
+        EventKind.ROUTED,
+        EventKind.RETRY_DUE,
+        EventKind.CANCELLED,
+        EventKind.FLAG,
+        EventKind.TRANSCRIPTION_DONE,
+        EventKind.PERSONAL_DATA_REMOVED,
+    }
+)

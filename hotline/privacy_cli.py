@@ -29,8 +29,14 @@ def residents() -> None:
 
 @residents.command("export")
 @click.argument("phone")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Folder the zip is written to.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder the zip is written to.",
+)
 @click.option("--by", help="Who asks (for the audit log); default: this account.")
 def export_command(phone: str, out_dir: Path, by: str | None) -> None:
     """Everything held about PHONE in one zip: du-lieu.json, tom-tat.txt (Vietnamese), ghi-am/."""
@@ -122,12 +128,22 @@ def backup_dir() -> Path:
 
 @click.command("restore")
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="The empty data folder (default: HOTLINE_DATA_DIR, else ./instance).")
-@click.option("--database-url", help="An empty database (default: DATABASE_URL, else SQLite in the data folder).")
-@click.option("--audio-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where prompt recordings go (default: HOTLINE_AUDIO_DIR, else the project's audio/).")
-def restore_command(archive: Path, data_dir: Path | None, database_url: str | None, audio_dir: Path | None) -> None:
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The empty data folder (default: HOTLINE_DATA_DIR, else ./instance).",
+)
+@click.option(
+    "--database-url", help="An empty database (default: DATABASE_URL, else SQLite in the data folder)."
+)
+@click.option(
+    "--audio-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where prompt recordings go (default: HOTLINE_AUDIO_DIR, else the project's audio/).",
+)
+def restore_command(
+    archive: Path, data_dir: Path | None, database_url: str | None, audio_dir: Path | None
+) -> None:
     """Restore ARCHIVE (from `hotline backup`) into an empty data folder; then `hotline up`."""
     from . import backup
     from .config import Defaults
@@ -140,5 +156,7 @@ def restore_command(archive: Path, data_dir: Path | None, database_url: str | No
     except backup.BackupError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
-    click.echo(f"restored {archive.name} ({manifest['created_at']}) into {data_dir}: "
-               f"{json.dumps(manifest['counts'])}")
+    click.echo(
+        f"restored {archive.name} ({manifest['created_at']}) into {data_dir}: "
+        f"{json.dumps(manifest['counts'])}"
+    )

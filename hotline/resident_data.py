@@ -74,9 +74,13 @@ def _when(value: datetime | None) -> str | None:
 
 def _tickets(phone: str) -> list[Ticket]:
     resident_id = select(Resident.id).where(Resident.phone == phone).scalar_subquery()
-    return list(db.session.scalars(
-        select(Ticket).where(or_(Ticket.phone == phone, Ticket.resident_id == resident_id)).order_by(Ticket.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Ticket)
+            .where(or_(Ticket.phone == phone, Ticket.resident_id == resident_id))
+            .order_by(Ticket.id)
+        )
+    )
 
 
 def gather(phone: str) -> dict[str, Any]:
@@ -87,8 +91,11 @@ def gather(phone: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         "phone": phone,
         "exported_at": clock.now().isoformat(),
-        "resident": None if resident is None else {
-            "phone": resident.phone, "language": resident.language,
+        "resident": None
+        if resident is None
+        else {
+            "phone": resident.phone,
+            "language": resident.language,
             "village": resident.village.name if resident.village else None,
             "created_at": _when(resident.created_at),
         },
@@ -98,40 +105,89 @@ def gather(phone: str) -> dict[str, Any]:
         "sms_received": [],
         "sms_sent": [],
     }
-    transcriptions = {row.voice_message_id: row for row in db.session.scalars(
-        select(Transcription).where(Transcription.ticket_id.in_(ticket_ids)))} if ticket_ids else {}
+    transcriptions = (
+        {
+            row.voice_message_id: row
+            for row in db.session.scalars(
+                select(Transcription).where(Transcription.ticket_id.in_(ticket_ids))
+            )
+        }
+        if ticket_ids
+        else {}
+    )
     for ticket in tickets:
-        voice = db.session.scalars(select(VoiceMessage).where(VoiceMessage.ticket_id == ticket.id)
-                                   .order_by(VoiceMessage.id)).all()
+        voice = db.session.scalars(
+            select(VoiceMessage).where(VoiceMessage.ticket_id == ticket.id).order_by(VoiceMessage.id)
+        ).all()
         visits = db.session.scalars(select(HomeVisit).where(HomeVisit.ticket_id == ticket.id)).all()
-        data["requests"].append({
-            "code": ticket.code, "channel": ticket.channel, "reason": ticket.reason, "topic": ticket.topic,
-            "language": ticket.language, "status": ticket.status, "outcome": ticket.outcome,
-            "elderly": ticket.elderly, "village": ticket.village.name if ticket.village else None,
-            "text": ticket.body, "transcript": ticket.transcript,
-            "created_at": _when(ticket.created_at), "closed_at": _when(ticket.closed_at),
-            "timeline": [{"at": _when(e.created_at), "kind": e.kind, "by": e.actor, "text": e.message,
-                          "data": e.data} for e in ticket.events],
-            "home_visits": [{"on": v.visit_on.isoformat(), "volunteer": v.volunteer.name} for v in visits],
-            "voice_messages": [{
-                "recording_sid": m.recording_sid, "seconds": m.duration_seconds,
-                "recorded_at": _when(m.created_at),
-                "transcript": transcriptions[m.id].text if m.id in transcriptions else None,
-                "file": _recording_name(transcriptions.get(m.id)),
-            } for m in voice],
-        })
+        data["requests"].append(
+            {
+                "code": ticket.code,
+                "channel": ticket.channel,
+                "reason": ticket.reason,
+                "topic": ticket.topic,
+                "language": ticket.language,
+                "status": ticket.status,
+                "outcome": ticket.outcome,
+                "elderly": ticket.elderly,
+                "village": ticket.village.name if ticket.village else None,
+                "text": ticket.body,
+                "transcript": ticket.transcript,
+                "created_at": _when(ticket.created_at),
+                "closed_at": _when(ticket.closed_at),
+                "timeline": [
+                    {
+                        "at": _when(e.created_at),
+                        "kind": e.kind,
+                        "by": e.actor,
+                        "text": e.message,
+                        "data": e.data,
+                    }
+                    for e in ticket.events
+                ],
+                "home_visits": [
+                    {"on": v.visit_on.isoformat(), "volunteer": v.volunteer.name} for v in visits
+                ],
+                "voice_messages": [
+                    {
+                        "recording_sid": m.recording_sid,
+                        "seconds": m.duration_seconds,
+                        "recorded_at": _when(m.created_at),
+                        "transcript": transcriptions[m.id].text if m.id in transcriptions else None,
+                        "file": _recording_name(transcriptions.get(m.id)),
+                    }
+                    for m in voice
+                ],
+            }
+        )
     for call in db.session.scalars(select(Call).where(Call.phone == phone).order_by(Call.id)):
-        data["calls"].append({
-            "call_sid": call.call_sid, "started_at": _when(call.started_at), "ended_at": _when(call.ended_at),
-            "status": call.status, "outcome": call.outcome, "seconds": call.duration_seconds,
-            "language": call.language, "request": call.ticket.code if call.ticket else None,
-            "keys_pressed": [step.digits for step in call.steps if step.digits],
-        })
-    for sms in db.session.scalars(select(SmsMessage).where(SmsMessage.phone == phone).order_by(SmsMessage.id)):
-        data["sms_received"].append({"at": _when(sms.received_at or sms.created_at), "text": sms.body,
-                                     "reply": sms.reply,
-                                     "request": sms.ticket.code if sms.ticket else None})
-    for out in db.session.scalars(select(SmsOutbound).where(SmsOutbound.phone == phone).order_by(SmsOutbound.id)):
+        data["calls"].append(
+            {
+                "call_sid": call.call_sid,
+                "started_at": _when(call.started_at),
+                "ended_at": _when(call.ended_at),
+                "status": call.status,
+                "outcome": call.outcome,
+                "seconds": call.duration_seconds,
+                "language": call.language,
+                "request": call.ticket.code if call.ticket else None,
+                "keys_pressed": [step.digits for step in call.steps if step.digits],
+            }
+        )
+    for sms in db.session.scalars(
+        select(SmsMessage).where(SmsMessage.phone == phone).order_by(SmsMessage.id)
+    ):
+        data["sms_received"].append(
+            {
+                "at": _when(sms.received_at or sms.created_at),
+                "text": sms.body,
+                "reply": sms.reply,
+                "request": sms.ticket.code if sms.ticket else None,
+            }
+        )
+    for out in db.session.scalars(
+        select(SmsOutbound).where(SmsOutbound.phone == phone).order_by(SmsOutbound.id)
+    ):
         data["sms_sent"].append({"at": _when(out.created_at), "text": out.body, "status": out.status})
     return data
 
@@ -164,9 +220,11 @@ def summary(data: dict[str, Any]) -> str:
         ]
         resident = data["resident"]
         if resident:
-            lines += [f"Liên hệ lần đầu: {local(resident['created_at'])}",
-                      f"Thôn/bon: {resident['village'] or 'chưa rõ'}",
-                      f"Ngôn ngữ: {resident['language'] or 'chưa rõ'}"]
+            lines += [
+                f"Liên hệ lần đầu: {local(resident['created_at'])}",
+                f"Thôn/bon: {resident['village'] or 'chưa rõ'}",
+                f"Ngôn ngữ: {resident['language'] or 'chưa rõ'}",
+            ]
         else:
             lines.append("Không có hồ sơ người dân nào với số này.")
         if data["sms_opted_out"]:
@@ -174,15 +232,19 @@ def summary(data: dict[str, Any]) -> str:
         lines += ["", f"Yêu cầu hỗ trợ: {len(data['requests'])}"]
         for request in data["requests"]:
             lines.append(
-                f"- Mã {request['code']}, {local(request['created_at'])}: {label(REASONS, request['reason'])}, "
+                f"- Mã {request['code']}, {local(request['created_at'])}: "
+                f"{label(REASONS, request['reason'])}, "
                 f"qua {label(CHANNELS, request['channel'])}, "
                 f"thủ tục: {label(TOPICS, request['topic']) if request['topic'] else 'chưa rõ'}, "
-                f"tình trạng: {label(STATUSES, request['status'])}")
+                f"tình trạng: {label(STATUSES, request['status'])}"
+            )
             if request["text"]:
                 lines.append(f"  Nội dung: {request['text']}")
             for message in request["voice_messages"]:
-                lines.append(f"  Tin nhắn thoại {local(message['recorded_at'])}"
-                             + (f" (tệp {message['file']})" if message["file"] else ""))
+                lines.append(
+                    f"  Tin nhắn thoại {local(message['recorded_at'])}"
+                    + (f" (tệp {message['file']})" if message["file"] else "")
+                )
                 if message["transcript"]:
                     lines.append(f"  Bản chép lời: {message['transcript']}")
             for visit in request["home_visits"]:
@@ -196,8 +258,11 @@ def summary(data: dict[str, Any]) -> str:
         lines += ["", f"Tin nhắn SMS đã gửi: {len(data['sms_sent'])}"]
         for sms in data["sms_sent"]:
             lines.append(f"- {local(sms['at'])}: {sms['text']}")
-        lines += ["", "Dữ liệu đầy đủ ở tệp du-lieu.json; các bản ghi âm ở thư mục ghi-am/.",
-                  "Người dân có quyền yêu cầu sửa hoặc xoá dữ liệu này (Nghị định 13/2023/NĐ-CP)."]
+        lines += [
+            "",
+            "Dữ liệu đầy đủ ở tệp du-lieu.json; các bản ghi âm ở thư mục ghi-am/.",
+            "Người dân có quyền yêu cầu sửa hoặc xoá dữ liệu này (Nghị định 13/2023/NĐ-CP).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -210,8 +275,9 @@ def export(raw_phone: str, *, actor: str) -> tuple[str, bytes]:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("du-lieu.json", json.dumps(data, ensure_ascii=False, indent=2))
         archive.writestr("tom-tat.txt", summary(data))
-        for row in db.session.scalars(select(Transcription).where(
-                Transcription.ticket_id.in_([t.id for t in _tickets(phone)]))):
+        for row in db.session.scalars(
+            select(Transcription).where(Transcription.ticket_id.in_([t.id for t in _tickets(phone)]))
+        ):
             if row.audio_path and (data_dir / row.audio_path).is_file():
                 archive.write(data_dir / row.audio_path, _recording_name(row))
     audit.record(actor, "resident_exported", mask_phone(phone), requests=len(data["requests"]))

@@ -69,13 +69,17 @@ class Report:
             f"recordings and transcripts ({days('RETENTION_RECORDINGS_DAYS')} days after closing): "
             f"{r.tickets} request(s), {r.recordings} recording file(s), {r.transcripts} transcript(s)",
             f"texts and numbers ({days('RETENTION_TEXTS_DAYS')} days): {t.tickets} request(s), "
-            f"{t.texts} text(s), {t.call_steps} call step(s), {t.numbers} number(s), {t.residents} resident(s)",
+            f"{t.texts} text(s), {t.call_steps} call step(s), {t.numbers} number(s), "
+            f"{t.residents} resident(s)",
             f"audit log ({days('RETENTION_AUDIT_DAYS')} days): {self.audit_entries} entr(y/ies)",
         ]
 
     def as_dict(self) -> dict:
-        return {"recordings": self.recordings.counts(), "texts": self.texts.counts(),
-                "audit_entries": self.audit_entries}
+        return {
+            "recordings": self.recordings.counts(),
+            "texts": self.texts.counts(),
+            "audit_entries": self.audit_entries,
+        }
 
 
 def days(setting: str) -> int:
@@ -98,8 +102,10 @@ def apply(now: datetime | None = None) -> Report:
 
     recordings_days = days("RETENTION_RECORDINGS_DAYS")
     has_recording = (
-        exists().where(Transcription.ticket_id == Ticket.id,
-                       or_(Transcription.audio_path.isnot(None), Transcription.text.isnot(None)))
+        exists().where(
+            Transcription.ticket_id == Ticket.id,
+            or_(Transcription.audio_path.isnot(None), Transcription.text.isnot(None)),
+        )
         | exists().where(VoiceMessage.ticket_id == Ticket.id, VoiceMessage.recording_url.isnot(None))
         | Ticket.transcript.isnot(None)
     )
@@ -112,16 +118,27 @@ def apply(now: datetime | None = None) -> Report:
     texts_days = days("RETENTION_TEXTS_DAYS")
     cutoff = now - timedelta(days=texts_days)
     has_text = (
-        Ticket.phone.isnot(None) | Ticket.body.isnot(None)
-        | exists().where(SmsMessage.ticket_id == Ticket.id, or_(SmsMessage.body != "", SmsMessage.phone.isnot(None)))
+        Ticket.phone.isnot(None)
+        | Ticket.body.isnot(None)
+        | exists().where(
+            SmsMessage.ticket_id == Ticket.id, or_(SmsMessage.body != "", SmsMessage.phone.isnot(None))
+        )
         | exists().where(SmsOutbound.ticket_id == Ticket.id, SmsOutbound.body != "")
-        | exists().where(Call.ticket_id == Ticket.id, or_(Call.phone.isnot(None), exists().where(
-            CallStep.call_id == Call.id)))
-        | exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind.notin_(list(KEEP_LINES)),
-                         or_(TicketEvent.message.isnot(None), TicketEvent.data.isnot(None)))
+        | exists().where(
+            Call.ticket_id == Ticket.id,
+            or_(Call.phone.isnot(None), exists().where(CallStep.call_id == Call.id)),
+        )
+        | exists().where(
+            TicketEvent.ticket_id == Ticket.id,
+            TicketEvent.kind.notin_(list(KEEP_LINES)),
+            or_(TicketEvent.message.isnot(None), TicketEvent.data.isnot(None)),
+        )
         # once per request in any case: its first line's data names the sender
-        | ~exists().where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == EventKind.PERSONAL_DATA_REMOVED,
-                          or_(TicketEvent.message.like("texts removed%"), TicketEvent.message == ERASED_LINE))
+        | ~exists().where(
+            TicketEvent.ticket_id == Ticket.id,
+            TicketEvent.kind == EventKind.PERSONAL_DATA_REMOVED,
+            or_(TicketEvent.message.like("texts removed%"), TicketEvent.message == ERASED_LINE),
+        )
     )
     for ticket in db.session.scalars(select(Ticket).where(_closed_before(cutoff), has_text)):
         report.texts.tickets += 1
@@ -143,19 +160,31 @@ def _unattached(cutoff: datetime) -> Removed:
     """Calls and SMS on no request (a hang-up, a STOP, an hours question), and residents with
     nothing left of theirs: by the day they came in."""
     removed = Removed()
-    for call in db.session.scalars(select(Call).where(Call.ticket_id.is_(None), Call.started_at < cutoff,
-                                                      or_(Call.phone.isnot(None), Call.from_number.isnot(None)))):
+    for call in db.session.scalars(
+        select(Call).where(
+            Call.ticket_id.is_(None),
+            Call.started_at < cutoff,
+            or_(Call.phone.isnot(None), Call.from_number.isnot(None)),
+        )
+    ):
         call.phone, call.from_number = None, None
         removed.call_steps += len(call.steps)
         call.steps.clear()
         removed.numbers += 1
-    for sms in db.session.scalars(select(SmsMessage).where(
-            SmsMessage.ticket_id.is_(None), SmsMessage.created_at < cutoff,
-            or_(SmsMessage.phone.isnot(None), SmsMessage.body != ""))):
+    for sms in db.session.scalars(
+        select(SmsMessage).where(
+            SmsMessage.ticket_id.is_(None),
+            SmsMessage.created_at < cutoff,
+            or_(SmsMessage.phone.isnot(None), SmsMessage.body != ""),
+        )
+    ):
         sms.phone, sms.from_number, sms.body, sms.reply, sms.input_flags = None, None, "", None, None
         removed.texts += 1
-    for out in db.session.scalars(select(SmsOutbound).where(
-            SmsOutbound.ticket_id.is_(None), SmsOutbound.created_at < cutoff, SmsOutbound.body != "")):
+    for out in db.session.scalars(
+        select(SmsOutbound).where(
+            SmsOutbound.ticket_id.is_(None), SmsOutbound.created_at < cutoff, SmsOutbound.body != ""
+        )
+    ):
         out.phone, out.body, out.error = "", "", None
         removed.texts += 1
     db.session.flush()

@@ -36,17 +36,54 @@ def seed(n: int) -> None:
     from hotline.models import SmsMessage, TicketEvent, utcnow
 
     now = utcnow()
-    db.session.execute(Ticket.__table__.insert(), [
-        {"code": f"8{i:07d}", "phone": f"+8497{i:07d}", "channel": "sms", "reason": "sms", "status": "resolved",
-         "body": f"yeu cau cu so {i}", "created_at": now, "updated_at": now, "closed_at": now, "attempts": 0,
-         "elderly": False} for i in range(n)])
+    db.session.execute(
+        Ticket.__table__.insert(),
+        [
+            {
+                "code": f"8{i:07d}",
+                "phone": f"+8497{i:07d}",
+                "channel": "sms",
+                "reason": "sms",
+                "status": "resolved",
+                "body": f"yeu cau cu so {i}",
+                "created_at": now,
+                "updated_at": now,
+                "closed_at": now,
+                "attempts": 0,
+                "elderly": False,
+            }
+            for i in range(n)
+        ],
+    )
     ids = dict(db.session.execute(select(Ticket.code, Ticket.id).where(Ticket.code.like("8%"))).all())
-    db.session.execute(SmsMessage.__table__.insert(), [
-        {"provider": "twilio", "dedup_key": f"SMseed{i}", "phone": f"+8497{i:07d}", "body": f"yeu cau cu so {i}",
-         "ticket_id": ids[f"8{i:07d}"], "created_at": now} for i in range(n)])
-    db.session.execute(TicketEvent.__table__.insert(), [
-        {"ticket_id": ids[f"8{i:07d}"], "kind": kind, "message": kind, "actor": "system", "created_at": now}
-        for i in range(n) for kind in ("created", "outcome")])
+    db.session.execute(
+        SmsMessage.__table__.insert(),
+        [
+            {
+                "provider": "twilio",
+                "dedup_key": f"SMseed{i}",
+                "phone": f"+8497{i:07d}",
+                "body": f"yeu cau cu so {i}",
+                "ticket_id": ids[f"8{i:07d}"],
+                "created_at": now,
+            }
+            for i in range(n)
+        ],
+    )
+    db.session.execute(
+        TicketEvent.__table__.insert(),
+        [
+            {
+                "ticket_id": ids[f"8{i:07d}"],
+                "kind": kind,
+                "message": kind,
+                "actor": "system",
+                "created_at": now,
+            }
+            for i in range(n)
+            for kind in ("created", "outcome")
+        ],
+    )
     db.session.commit()
 
 
@@ -65,8 +102,9 @@ def served(app) -> Iterator[str]:
 
 def post_signed(base: str, path: str, params: dict[str, str]) -> int:
     signature = sign(TEST_AUTH_TOKEN, PUBLIC_URL + path, params)
-    request = urllib.request.Request(base + path, data=urllib.parse.urlencode(params).encode(),
-                                     headers={"X-Twilio-Signature": signature})
+    request = urllib.request.Request(
+        base + path, data=urllib.parse.urlencode(params).encode(), headers={"X-Twilio-Signature": signature}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.status
 
@@ -86,9 +124,14 @@ class Load:
         i = 0
         while not self.stop.is_set():
             i += 1
-            params = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32,
-                      "From": f"+8491{n}{i:06d}", "To": "+842633000000",
-                      "Body": f"xin giup lam giay khai sinh so {n}-{i}", "NumMedia": "0"}
+            params = {
+                "MessageSid": "SM" + uuid.uuid4().hex,
+                "AccountSid": "AC" + "0" * 32,
+                "From": f"+8491{n}{i:06d}",
+                "To": "+842633000000",
+                "Body": f"xin giup lam giay khai sinh so {n}-{i}",
+                "NumMedia": "0",
+            }
             try:
                 status = post_signed(self.base, "/twilio/sms", params)
                 if status != 200:
@@ -113,16 +156,27 @@ class Load:
                 audio.write_bytes(f"RIFF voice {i}".encode())
                 try:
                     with unit_of_work():
-                        ticket = Ticket(code=f"9{i:07d}", phone=f"+8498{i:07d}", channel="voice",
-                                        reason="voicemail", status="open")
+                        ticket = Ticket(
+                            code=f"9{i:07d}",
+                            phone=f"+8498{i:07d}",
+                            channel="voice",
+                            reason="voicemail",
+                            status="open",
+                        )
                         db.session.add(ticket)
                         db.session.flush()
                         message = VoiceMessage(recording_sid=sid, ticket_id=ticket.id)
                         db.session.add(message)
                         db.session.flush()
-                        db.session.add(Transcription(voice_message_id=message.id, ticket_id=ticket.id,
-                                                     status="done", text=f"ban chep {i}",
-                                                     audio_path=f"recordings/{sid}.wav"))
+                        db.session.add(
+                            Transcription(
+                                voice_message_id=message.id,
+                                ticket_id=ticket.id,
+                                status="done",
+                                text=f"ban chep {i}",
+                                audio_path=f"recordings/{sid}.wav",
+                            )
+                        )
                 except Exception as error:  # noqa: BLE001 - counted and asserted on
                     self.errors.append(repr(error))
                 with self.lock:
@@ -164,15 +218,21 @@ def fresh_database(database_url, tmp_path):
 def restored_app(tmp_path: Path, data_dir: Path, database_url: str | None, redis_url: str):
     from hotline import create_app
 
-    config = {"TESTING": True, "DATA_DIR": str(data_dir), "REDIS_URL": redis_url, "PUBLIC_URL": PUBLIC_URL,
-              "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN}
+    config = {
+        "TESTING": True,
+        "DATA_DIR": str(data_dir),
+        "REDIS_URL": redis_url,
+        "PUBLIC_URL": PUBLIC_URL,
+        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+    }
     if database_url:
         config["DATABASE_URL"] = database_url
     return create_app(config)
 
 
 def test_a_backup_taken_under_load_restores_every_request_message_and_recording(
-        app, tmp_path, fresh_database, redis_url, capsys):
+    app, tmp_path, fresh_database, redis_url, capsys
+):
     """The figures of the last run are printed (pytest -s): docs/operations.md quotes them."""
     target = tmp_path / "backups"
     seed(SEEDED)
@@ -202,7 +262,8 @@ def test_a_backup_taken_under_load_restores_every_request_message_and_recording(
     with restored.app_context():
         counts = backup.table_counts(db.engine)
         assert {k: counts[k] for k in made.counts if k in counts} == {
-            k: v for k, v in made.counts.items() if k in counts}
+            k: v for k, v in made.counts.items() if k in counts
+        }
         paths = db.session.scalars(select(Transcription.audio_path)).all()
         assert paths and all((data_dir / p).is_file() for p in paths)
         restored_codes = set(db.session.scalars(select(Ticket.code)))
@@ -212,12 +273,15 @@ def test_a_backup_taken_under_load_restores_every_request_message_and_recording(
     assert before_codes <= restored_codes <= live_codes  # all it had when the backup began, none invented
     assert (data_dir / "secret_key").read_text() == (Path(app.config["DATA_DIR"]) / "secret_key").read_text()
     with capsys.disabled():
-        print(f"\n[backup under load, {db.engine.dialect.name}] {LOAD_THREADS} writers; backup "
-              f"{backup_seconds:.2f} s while {sent_during} webhooks/recordings landed; archive "
-              f"{made.path.stat().st_size} bytes; snapshot {made.counts['tickets']} requests, "
-              f"{made.counts['sms_messages']} SMS, {made.counts['transcriptions']} recordings "
-              f"({made.counts['recording_files']} files); restored {counts['tickets']} requests, "
-              f"{counts['sms_messages']} SMS, {len(paths)} recordings, every file found, in {restore_seconds:.2f} s")
+        print(
+            f"\n[backup under load, {db.engine.dialect.name}] {LOAD_THREADS} writers; backup "
+            f"{backup_seconds:.2f} s while {sent_during} webhooks/recordings landed; archive "
+            f"{made.path.stat().st_size} bytes; snapshot {made.counts['tickets']} requests, "
+            f"{made.counts['sms_messages']} SMS, {made.counts['transcriptions']} recordings "
+            f"({made.counts['recording_files']} files); restored {counts['tickets']} requests, "
+            f"{counts['sms_messages']} SMS, {len(paths)} recordings, every file found, "
+            f"in {restore_seconds:.2f} s"
+        )
 
 
 def test_backup_and_restore_commands_with_a_quiet_line(app, runner, tmp_path, fresh_database, redis_url):
@@ -226,7 +290,9 @@ def test_backup_and_restore_commands_with_a_quiet_line(app, runner, tmp_path, fr
 
     twilio = TwilioSim(app.test_client(), TEST_AUTH_TOKEN, PUBLIC_URL)
     for i in range(5):
-        assert twilio_sms(twilio, f"toi can lam can cuoc {i}", from_number=f"+8491200000{i}").status_code == 200
+        assert (
+            twilio_sms(twilio, f"toi can lam can cuoc {i}", from_number=f"+8491200000{i}").status_code == 200
+        )
     prompt = Path(app.config["AUDIO_DIR"])
     before = backup.table_counts(db.engine)
 
@@ -237,8 +303,9 @@ def test_backup_and_restore_commands_with_a_quiet_line(app, runner, tmp_path, fr
     checksum = Path(f"{archive}.sha256").read_text().split()
     assert checksum == [backup.sha256_of(archive), archive.name]
 
-    from hotline.privacy_cli import restore_command
     from click.testing import CliRunner
+
+    from hotline.privacy_cli import restore_command
 
     data_dir = tmp_path / "fresh"
     args = [str(archive), "--data-dir", str(data_dir), "--audio-dir", str(tmp_path / "audio")]
@@ -253,7 +320,8 @@ def test_backup_and_restore_commands_with_a_quiet_line(app, runner, tmp_path, fr
         db.engine.dispose()
     if prompt.is_dir() and any(prompt.rglob("*.wav")):
         assert sorted(p.name for p in (tmp_path / "audio").rglob("*.wav")) == sorted(
-            p.name for p in prompt.rglob("*.wav"))
+            p.name for p in prompt.rglob("*.wav")
+        )
     # Not into a folder that holds anything: a restore never merges into a live install.
     again = CliRunner().invoke(restore_command, args)
     assert again.exit_code == 1 and "not empty" in again.output
@@ -280,7 +348,8 @@ def test_only_the_last_n_backups_are_kept(app, tmp_path):
     deleted = backup.prune(target, 2)
     assert len(deleted) == 2 and len(backup.archives(target)) == 2
     assert sorted(p.name for p in target.iterdir() if p.suffix == ".sha256") == sorted(
-        f"{p.name}.sha256" for p in backup.archives(target))
+        f"{p.name}.sha256" for p in backup.archives(target)
+    )
 
 
 def test_healthz_and_the_dashboard_show_the_age_of_the_last_good_backup(app, client, tmp_path):
@@ -309,7 +378,7 @@ def test_the_nightly_backup_runs_from_the_outbox_keeps_the_last_n_and_schedules_
     from tests.conftest import run_queued_jobs
 
     app.config.update(BACKUP_DIR=str(tmp_path / "nightly"), BACKUP_KEEP=2)
-    for night in range(3):
+    for _night in range(3):
         with unit_of_work():
             nightly.schedule(backup_job())
         clock.set_offset(clock.offset() + timedelta(days=1))

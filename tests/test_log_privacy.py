@@ -20,7 +20,7 @@ from hotline.models import Resident, SmsOutbound, Ticket, Transcription
 from tests.asr_fixtures import ACCOUNT_SID, new_recording
 from tests.conftest import HOTLINE_NUMBER, PUBLIC_URL, TEST_AUTH_TOKEN, run_queued_jobs
 from tests.sms_fixtures import twilio_sms
-from tests.staff_fixtures import StaffClient, World, fresh_request_globals  # noqa: F401
+from tests.staff_fixtures import StaffClient, World
 from tests.twilio_sim import TwilioSim
 
 CALLER = "+84912345678"
@@ -35,8 +35,13 @@ def test_mask_keeps_prefix_and_last_three_digits():
     assert log_privacy.mask("goi 0912345678 hoac 0912 345 678") == "goi 0912***678 hoac 0912***678"
     assert log_privacy.mask("84912345678") == "84912***678"
     # Not phone numbers: ids, codes, sids, dates, masked numbers.
-    for kept in ("RE0123456789abcdef0123456789abcdef", "ticket 4821937", "2026-11-30 13:02:10",
-                 "+84912***678", "job 12"):
+    for kept in (
+        "RE0123456789abcdef0123456789abcdef",
+        "ticket 4821937",
+        "2026-11-30 13:02:10",
+        "+84912***678",
+        "job 12",
+    ):
         assert log_privacy.mask(kept) == kept
 
 
@@ -51,8 +56,10 @@ def logs_to_files(directory: Path) -> Iterator[dict[int, Path]]:
     for logger in logging.Logger.manager.loggerDict.values():
         if isinstance(logger, logging.Logger):
             logger.disabled = False
-    files = {level: directory / f"log-{logging.getLevelName(level).lower()}.txt"
-             for level in (logging.DEBUG, logging.INFO)}
+    files = {
+        level: directory / f"log-{logging.getLevelName(level).lower()}.txt"
+        for level in (logging.DEBUG, logging.INFO)
+    }
     handlers = []
     for level, path in files.items():
         handler = logging.FileHandler(path, encoding="utf-8")
@@ -76,8 +83,12 @@ def test_a_whole_journey_leaves_no_number_body_transcript_or_token_in_the_logs(
 ):
     from hotline import speech_models
 
-    app = app_factory(TWILIO_API_BASE=media_host.base_url, TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-                      PHONE_NUMBER=HOTLINE_NUMBER, ASR_DOWNLOAD_DELAYS=[0.01, 0.02, 0.04])
+    app = app_factory(
+        TWILIO_API_BASE=media_host.base_url,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        PHONE_NUMBER=HOTLINE_NUMBER,
+        ASR_DOWNLOAD_DELAYS=[0.01, 0.02, 0.04],
+    )
     with app.app_context(), logs_to_files(tmp_path) as log_files:
         world = World()
         speech_models.install("vi", str(korean_model_dir), app.config["DATA_DIR"], in_place=True)
@@ -97,13 +108,27 @@ def test_a_whole_journey_leaves_no_number_body_transcript_or_token_in_the_logs(
         record = call.twiml.find("Record")
         params = dict(call.params, RecordingSid=sid, RecordingUrl=url, RecordingDuration="6")
         assert twilio.post(record.get("action"), params).status_code == 200
-        assert twilio.post("/twilio/recording", {
-            "AccountSid": ACCOUNT_SID, "CallSid": call.sid, "RecordingSid": sid, "RecordingUrl": url,
-            "RecordingStatus": "completed", "RecordingDuration": "6"}).status_code == 204
+        assert (
+            twilio.post(
+                "/twilio/recording",
+                {
+                    "AccountSid": ACCOUNT_SID,
+                    "CallSid": call.sid,
+                    "RecordingSid": sid,
+                    "RecordingUrl": url,
+                    "RecordingStatus": "completed",
+                    "RecordingDuration": "6",
+                },
+            ).status_code
+            == 204
+        )
         # An SMS (stored, answered, a request), and a forged webhook (logged as rejected).
         assert twilio_sms(twilio, SMS_TEXT, from_number=TEXTER).status_code == 200
-        forged = twilio.post("/twilio/sms", {"MessageSid": "SM" + uuid.uuid4().hex, "From": TEXTER,
-                                             "Body": SMS_TEXT}, signature="forged")
+        forged = twilio.post(
+            "/twilio/sms",
+            {"MessageSid": "SM" + uuid.uuid4().hex, "From": TEXTER, "Body": SMS_TEXT},
+            signature="forged",
+        )
         assert forged.status_code == 403
 
         run_queued_jobs(app, ("default", "asr"))
@@ -124,24 +149,40 @@ def test_a_whole_journey_leaves_no_number_body_transcript_or_token_in_the_logs(
         volunteer = StaffClient(app, "lan")
         assert volunteer.get(f"/staff/t/{code}").status_code == 200
         assert volunteer.post(f"/staff/t/{code}/claim").status_code == 302
-        assert volunteer.post(f"/staff/t/{code}/outcome",
-                              data={"outcome": "resolved", "note": NOTE}).status_code == 302
+        assert (
+            volunteer.post(f"/staff/t/{code}/outcome", data={"outcome": "resolved", "note": NOTE}).status_code
+            == 302
+        )
         run_queued_jobs(app, ("default",))
         db.session.remove()
         assert db.session.scalar(select(Ticket.status).where(Ticket.code == code)) == "resolved"
+        # The admin exports the caller's data (logged, with the number masked).
+        admin = StaffClient(app, "admin")
+        assert admin.post("/staff/privacy/export", data={"phone": "0912345678"}).status_code == 200
 
     debug_log = log_files[logging.DEBUG].read_text(encoding="utf-8")
     info_log = log_files[logging.INFO].read_text(encoding="utf-8")
-    assert "***" in debug_log, "the journey logged numbers, masked"  # the log really was written
-    for number in (CALLER, SPEAKER, TEXTER, "0912345678", "0933111222", "0987654321", "84912345678", "%2B84912345678",
-                   "+84911000001"):
+    assert "resident data of +84912***678 exported by admin" in info_log  # logged, masked
+    assert "rq.worker" in debug_log and "Job OK" in debug_log  # the work horses' logs are in it too
+    numbers = (
+        CALLER,
+        SPEAKER,
+        TEXTER,
+        "0912345678",
+        "0933111222",
+        "0987654321",
+        "84912345678",
+        "%2B84912345678",
+        "+84911000001",
+    )
+    for number in numbers:
         assert number not in debug_log, number
     for secret in (TEST_AUTH_TOKEN, app.config["SECRET_KEY"]):
         assert secret not in debug_log
     for text in [SMS_TEXT, NOTE, transcript, *replies]:
         assert text not in info_log, text
         # nor a long piece of it
-        assert not any(text[i:i + 24] in info_log for i in range(0, max(1, len(text) - 24), 6)), text
+        assert not any(text[i : i + 24] in info_log for i in range(0, max(1, len(text) - 24), 6)), text
 
 
 def test_a_failing_statement_logs_no_values_and_tracebacks_are_masked(app, caplog):

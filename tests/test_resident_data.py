@@ -47,16 +47,27 @@ def resident_with_everything(app, world, twilio) -> tuple[str, Path]:
     twilio_sms(twilio, "mot yeu cau cua nguoi khac", from_number=OTHER)
     db.session.remove()
     ticket = db.session.scalars(select(Ticket).where(Ticket.phone == PHONE).order_by(Ticket.id)).first()
-    message = VoiceMessage(recording_sid="RE" + "5" * 32, ticket_id=ticket.id, call_sid=call.sid,
-                           recording_url="https://api.twilio.com/x/RE555")
+    message = VoiceMessage(
+        recording_sid="RE" + "5" * 32,
+        ticket_id=ticket.id,
+        call_sid=call.sid,
+        recording_url="https://api.twilio.com/x/RE555",
+    )
     db.session.add(message)
     db.session.flush()
     audio = Path(app.config["DATA_DIR"]) / "recordings" / f"{message.recording_sid}.wav"
     audio.parent.mkdir(parents=True, exist_ok=True)
     audio.write_bytes(AUDIO)
-    db.session.add(Transcription(voice_message_id=message.id, ticket_id=ticket.id, status="done",
-                                 text=TRANSCRIPT, confidence=0.8,
-                                 audio_path=f"recordings/{message.recording_sid}.wav"))
+    db.session.add(
+        Transcription(
+            voice_message_id=message.id,
+            ticket_id=ticket.id,
+            status="done",
+            text=TRANSCRIPT,
+            confidence=0.8,
+            audio_path=f"recordings/{message.recording_sid}.wav",
+        )
+    )
     ticket.transcript = TRANSCRIPT
     for row in db.session.scalars(select(Ticket)):
         row.village_id, row.team_id = world.village_a.id, world.team_a.id
@@ -70,15 +81,21 @@ def received_by_village() -> list[tuple[str, str, int]]:
     from hotline import clock
 
     today = clock.now().date()
-    report = reports.build(reports.ReportParams(start=today - timedelta(days=2), end=today + timedelta(days=2),
-                                                by="village", period="day"))
+    report = reports.build(
+        reports.ReportParams(
+            start=today - timedelta(days=2), end=today + timedelta(days=2), by="village", period="day"
+        )
+    )
     return [(row.period, row.group, row.received) for row in report.rows]
 
 
 def test_export_by_command_holds_everything_about_the_number_and_nothing_else(
-        app, world, twilio, runner, tmp_path):
+    app, world, twilio, runner, tmp_path
+):
     code, audio = resident_with_everything(app, world, twilio)
-    result = runner.invoke(args=["residents", "export", "0912 345 678", "--out", str(tmp_path), "--by", "admin"])
+    result = runner.invoke(
+        args=["residents", "export", "0912 345 678", "--out", str(tmp_path), "--by", "admin"]
+    )
     assert result.exit_code == 0, result.output
     path = Path(result.output.strip())
     with zipfile.ZipFile(path) as archive:
@@ -127,8 +144,9 @@ def test_erase_removes_the_resident_and_keeps_anonymous_counts(app, world, twili
 
     refused = runner.invoke(args=["residents", "erase", PHONE, "--reason", "yeu cau ngay 30/11"], input="n\n")
     assert refused.exit_code != 0 and db.session.scalar(select(Resident.id).where(Resident.phone == PHONE))
-    result = runner.invoke(args=["residents", "erase", PHONE, "--reason", "yeu cau ngay 30/11", "--by",
-                                 "admin", "--yes"])
+    result = runner.invoke(
+        args=["residents", "erase", PHONE, "--reason", "yeu cau ngay 30/11", "--by", "admin", "--yes"]
+    )
     assert result.exit_code == 0, result.output
     counts = json.loads(result.output)
     assert counts["tickets"] == 1 and counts["recordings"] == 1 and counts["residents"] == 1
@@ -138,21 +156,32 @@ def test_erase_removes_the_resident_and_keeps_anonymous_counts(app, world, twili
     assert db.session.scalar(select(Resident.id).where(Resident.phone == PHONE)) is None
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == tickets_before
     assert db.session.scalar(select(func.count()).select_from(Ticket).where(Ticket.phone == PHONE)) == 0
-    everything = json.dumps([
-        [(t.phone, t.body, t.transcript) for t in db.session.scalars(select(Ticket))],
-        [(e.message, e.data) for e in db.session.scalars(select(TicketEvent))],
-        [(s.phone, s.from_number, s.body, s.reply) for s in db.session.scalars(select(SmsMessage))],
-        [(o.phone, o.body) for o in db.session.scalars(select(SmsOutbound))],
-        [(c.phone, c.from_number) for c in db.session.scalars(select(Call))],
-        [(t.text, t.words, t.audio_path) for t in db.session.scalars(select(Transcription))],
-        [(v.recording_url, v.call_sid) for v in db.session.scalars(select(VoiceMessage))],
-        [(a.target, a.data) for a in db.session.scalars(select(AuditEntry))],
-    ], ensure_ascii=False, default=str)
+    everything = json.dumps(
+        [
+            [(t.phone, t.body, t.transcript) for t in db.session.scalars(select(Ticket))],
+            [(e.message, e.data) for e in db.session.scalars(select(TicketEvent))],
+            [(s.phone, s.from_number, s.body, s.reply) for s in db.session.scalars(select(SmsMessage))],
+            [(o.phone, o.body) for o in db.session.scalars(select(SmsOutbound))],
+            [(c.phone, c.from_number) for c in db.session.scalars(select(Call))],
+            [(t.text, t.words, t.audio_path) for t in db.session.scalars(select(Transcription))],
+            [(v.recording_url, v.call_sid) for v in db.session.scalars(select(VoiceMessage))],
+            [(a.target, a.data) for a in db.session.scalars(select(AuditEntry))],
+        ],
+        ensure_ascii=False,
+        default=str,
+    )
     for secret in (PHONE, "912345678", TEXT, TRANSCRIPT):
         assert secret not in everything
     assert "nguoi khac" in everything  # the other resident's SMS stays
-    assert db.session.scalar(select(func.count()).select_from(CallStep).join(Call).where(
-        Call.ticket_id.in_(select(Ticket.id).where(Ticket.code == code)))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(CallStep)
+            .join(Call)
+            .where(Call.ticket_id.in_(select(Ticket.id).where(Ticket.code == code)))
+        )
+        == 0
+    )
     erased = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "resident_erased")).one()
     assert erased.actor == "admin" and erased.target == "+84912***678"
     assert erased.data["reason"] == "yeu cau ngay 30/11" and erased.created_at is not None
@@ -195,13 +224,24 @@ def test_every_staff_access_to_a_recording_or_transcript_is_audited(app, world, 
     assert volunteer.get(f"/staff/t/{code}").status_code == 200
     assert volunteer.get(f"/staff/t/{code}/voice/{message_id}").data == AUDIO
     db.session.remove()
-    rows = db.session.scalars(select(AuditEntry).where(
-        AuditEntry.action.in_(("transcript_read", "recording_played"))).order_by(AuditEntry.id)).all()
+    rows = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action.in_(("transcript_read", "recording_played")))
+        .order_by(AuditEntry.id)
+    ).all()
     assert [(r.actor, r.action, r.target) for r in rows] == [
-        ("lan", "transcript_read", code), ("lan", "recording_played", code)]
+        ("lan", "transcript_read", code),
+        ("lan", "recording_played", code),
+    ]
     assert rows[1].data == {"voice_message": message_id} and rows[1].ip
     # Refused access is not served, so not logged as read.
     assert login("minh").get(f"/staff/t/{code}/voice/{message_id}").status_code in (403, 404)
     db.session.remove()
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.actor == "minh", AuditEntry.action == "recording_played")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.actor == "minh", AuditEntry.action == "recording_played")
+        )
+        == 0
+    )

@@ -39,18 +39,31 @@ TRANSCRIPT = "nho can bo goi lai cho toi ve chuyen luong huu"
 def two_requests(app, world, twilio) -> tuple[str, str, Path]:
     """A closed request with an SMS and a transcribed voice message, and an open one."""
     assert twilio_sms(twilio, TEXT, from_number=CLOSED_PHONE).status_code == 200
-    assert twilio_sms(twilio, "nha toi bi mat so ho khau can lam lai", from_number=OPEN_PHONE).status_code == 200
+    assert (
+        twilio_sms(twilio, "nha toi bi mat so ho khau can lam lai", from_number=OPEN_PHONE).status_code == 200
+    )
     db.session.remove()
     closed = db.session.scalar(select(Ticket).where(Ticket.phone == CLOSED_PHONE))
-    message = VoiceMessage(recording_sid="RE" + "6" * 32, ticket_id=closed.id, call_sid="CA" + "6" * 32,
-                           recording_url="https://api.twilio.com/x/RE666")
+    message = VoiceMessage(
+        recording_sid="RE" + "6" * 32,
+        ticket_id=closed.id,
+        call_sid="CA" + "6" * 32,
+        recording_url="https://api.twilio.com/x/RE666",
+    )
     db.session.add(message)
     db.session.flush()
     audio = Path(app.config["DATA_DIR"]) / "recordings" / f"{message.recording_sid}.wav"
     audio.parent.mkdir(parents=True, exist_ok=True)
     audio.write_bytes(b"RIFF a resident's voice")
-    db.session.add(Transcription(voice_message_id=message.id, ticket_id=closed.id, status="done",
-                                 text=TRANSCRIPT, audio_path=f"recordings/{message.recording_sid}.wav"))
+    db.session.add(
+        Transcription(
+            voice_message_id=message.id,
+            ticket_id=closed.id,
+            status="done",
+            text=TRANSCRIPT,
+            audio_path=f"recordings/{message.recording_sid}.wav",
+        )
+    )
     closed.transcript = TRANSCRIPT
     closed.status, closed.closed_at = TicketStatus.RESOLVED, clock.now()
     for ticket in db.session.scalars(select(Ticket)):
@@ -70,8 +83,11 @@ def retention(app, *args) -> dict:
 
 def received() -> list[tuple[str, str, int, int]]:
     start = clock.now().date() - timedelta(days=3000)
-    report = reports.build(reports.ReportParams(start=start, end=clock.now().date() + timedelta(days=1),
-                                                by="village", period="month"))
+    report = reports.build(
+        reports.ReportParams(
+            start=start, end=clock.now().date() + timedelta(days=1), by="village", period="month"
+        )
+    )
     return [(row.period, row.group, row.received, row.processed) for row in report.rows]
 
 
@@ -99,7 +115,8 @@ def test_recordings_go_after_90_days_texts_after_24_months_open_requests_never(a
 
     done = retention(app)
     assert {k: v for k, v in done.items() if k != "dry_run"} == {
-        k: v for k, v in dry.items() if k != "dry_run"}  # the dry run said exactly this
+        k: v for k, v in dry.items() if k != "dry_run"
+    }  # the dry run said exactly this
     assert not audio.exists()
     row = db.session.scalars(select(Transcription)).one()
     assert row.text is None and row.audio_path is None
@@ -159,8 +176,9 @@ def test_the_nightly_pass_runs_from_the_outbox_and_schedules_the_next(app, world
     db.session.remove()
     run_queued_jobs(app, ("default",))
     assert not audio.exists()
-    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.func == "apply_retention")
-                              .order_by(OutboxMessage.id)).all()
+    rows = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.func == "apply_retention").order_by(OutboxMessage.id)
+    ).all()
     assert rows[0].job_id == first_night and rows[0].finished_at is not None
     assert len(rows) == 2 and rows[1].run_at > clock.now()  # the next night's, waiting
     local = rows[1].run_at.astimezone(ZoneInfo(app.config["TIMEZONE"]))

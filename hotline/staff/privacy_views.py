@@ -32,7 +32,8 @@ def page():
         backup_keep=config["BACKUP_KEEP"],
         last_backup=last,
         backup_age_hours=backup.backup_age_hours(config["DATA_DIR"]),
-        backup_stale=last is None or backup.backup_age_hours(config["DATA_DIR"]) > config["BACKUP_MAX_AGE_HOURS"],
+        backup_stale=last is None
+        or backup.backup_age_hours(config["DATA_DIR"]) > config["BACKUP_MAX_AGE_HOURS"],
         backup_name=Path(last["path"]).name if last else None,
     )
 
@@ -47,7 +48,8 @@ def export():
     except resident_data.NotAPhoneNumber:
         flash(_("Not a phone number: %(value)s", value=phone), "error")
         return redirect(url_for("privacy.page"))
-    response = Response(archive, mimetype="application/zip",
-                        headers={"Content-Disposition": f"attachment; filename={name}"})
+    response = Response(
+        archive, mimetype="application/zip", headers={"Content-Disposition": f"attachment; filename={name}"}
+    )
     response.cache_control.no_store = True
     return response
