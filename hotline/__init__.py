@@ -21,15 +21,16 @@ def create_app(test_config: dict | None = None, *, only_database: bool = False) 
 
     app = Flask(__name__, instance_relative_config=False)
     load_config(app, test_config)
-    protect_logs(app)
     register_database(app)
     if only_database:
+        protect_logs(app)
         return app
     register_extensions(app)
     register_blueprints(app)
     protect_forms(app)
     register_commands(app)
     trust_proxy(app)
+    protect_logs(app)  # last: it learns every secret the steps above set (the SMS gateway's key)
     return app
 
 

@@ -330,6 +330,12 @@ def restore(
         raise BackupError(
             "this backup is of SQLite: leave DATABASE_URL unset (or point it at a new SQLite file)"
         )
+    else:
+        from sqlalchemy.engine import make_url
+
+        sqlite_path = Path(make_url(url).database or "") if url else data_dir / "hotline.db"
+        if sqlite_path.exists():
+            raise BackupError(f"{sqlite_path} exists: restore into a new database file")
 
     data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".restore-", dir=data_dir) as staging_name:
@@ -342,13 +348,8 @@ def restore(
             if (data_dir / secret).exists():
                 (data_dir / secret).chmod(0o600)
         if manifest["database"] == "sqlite":
-            from sqlalchemy.engine import make_url
-
-            path = Path(make_url(url).database) if url else data_dir / "hotline.db"  # type: ignore[arg-type]
-            if path.exists():
-                raise BackupError(f"{path} exists: restore into a new database file")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(staging / "database" / "hotline.db"), path)
+            sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(staging / "database" / "hotline.db"), sqlite_path)
         else:
             _pg_restore(url, staging / "database" / "hotline.pgdump")  # type: ignore[arg-type]
         if audio_dir is not None and (staging / "audio").is_dir():

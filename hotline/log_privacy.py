@@ -1,6 +1,6 @@
 """Logs that do not leak residents' data (Decree 13/2023/ND-CP): phone numbers masked
 (`+84912345678` → `+84912***678`), configured secrets (the Twilio auth token, the session key,
-the SMS gateway's password) replaced by `[secret]`, and no message body or transcript at info.
+the SMS gateway's password and signing key) replaced by `[secret]`, and no message body or transcript at info.
 
 How: a log record factory (`logging.setLogRecordFactory`) masks every record as it is made,
 in every logger of the process — the app's, RQ's, gunicorn's, werkzeug's, the libraries' —
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 #: written locally (`0912345678`, `0912 345 678`, `84912345678`). Not inside longer digit runs.
 PHONE = re.compile(r"(?<![\w*])(?:(?:\+|%2B)\d{8,15}|(?:84|0)\d{8,10}|0\d{2,3}[ .]\d{3}[ .]\d{3,4})(?![\w*])")
 #: Settings whose values are secrets: replaced wherever they appear in a log line.
-SECRET_SETTING = re.compile(r"(TOKEN|PASSWORD|SECRET|SECRET_KEY|API_KEY)$")
+SECRET_SETTING = re.compile(r"(TOKEN|PASSWORD|SECRET|_KEY)$")
 SECRET_MASK = "[secret]"
 #: Loggers of libraries that write request data (an SMS's number and body) at info.
 CHATTY_LOGGERS = ("twilio.http_client",)

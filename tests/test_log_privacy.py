@@ -224,3 +224,11 @@ def test_logs_written_by_a_forked_worker_are_masked(app, tmp_path):
         logger.removeHandler(handler)
         handler.close()
     assert Path(path).read_text() == "child texted +84912***678\n"
+
+
+def test_every_secret_the_app_holds_is_masked(app, caplog):
+    """The Twilio token, the session key and the SMS gateway's signing key (set by a later step)."""
+    caplog.set_level(logging.INFO)
+    secrets = [app.config[name] for name in ("TWILIO_AUTH_TOKEN", "SECRET_KEY", "SMS_GATEWAY_SIGNING_KEY")]
+    logging.getLogger("hotline.test").info("configured with %s", " ".join(secrets))
+    assert caplog.text.count("[secret]") == 3 and not any(s in caplog.text for s in secrets)
