@@ -68,16 +68,22 @@ class Removed:
 
 
 def delete_files_after_commit(paths: list[Path]) -> None:
-    """Unlink `paths` once the session's transaction commits (never if it rolls back)."""
+    """Unlink `paths` once the session's transaction commits (never if it rolls back: a dry
+    run, a failed erase; the listener then goes, so a later commit deletes nothing)."""
     if not paths:
         return
     session = db.session()
 
     def unlink(_session) -> None:
+        event.remove(session, "after_rollback", forget)
         for path in paths:
             path.unlink(missing_ok=True)
 
+    def forget(_session) -> None:
+        event.remove(session, "after_commit", unlink)
+
     event.listen(session, "after_commit", unlink, once=True)
+    event.listen(session, "after_rollback", forget, once=True)
 
 
 def remove_recordings(ticket: Ticket, data_dir: Path) -> Removed:
