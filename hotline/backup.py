@@ -69,11 +69,20 @@ def sha256_of(path: Path) -> str:
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
-    """`postgresql+psycopg://…` → `postgresql://…`, what pg_dump and pg_restore read."""
+    """`postgresql+psycopg://user:pw@…` → `postgresql://user@…`, what pg_dump and pg_restore
+    read; the password goes in their environment (`libpq_env`), never on a command line
+    every user of the machine can list."""
     from sqlalchemy.engine import make_url
 
     url = make_url(sqlalchemy_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+    return url._replace(password=None).render_as_string(hide_password=False)
+
+
+def libpq_env(sqlalchemy_url: str) -> dict[str, str]:
+    from sqlalchemy.engine import make_url
+
+    password = make_url(sqlalchemy_url).password
+    return {**os.environ, **({"PGPASSWORD": str(password)} if password else {})}
 
 
 def _tool(name: str) -> str:
@@ -188,6 +197,7 @@ def _pg_dump(engine, url: str, destination: Path) -> dict[str, int]:
             ],
             capture_output=True,
             text=True,
+            env=libpq_env(url),
         )
         cursor.execute("COMMIT")
     finally:
@@ -382,6 +392,7 @@ def _pg_restore(url: str, dump: Path) -> None:
         ],
         capture_output=True,
         text=True,
+        env=libpq_env(url),
     )
     if done.returncode != 0:
         raise BackupError(f"pg_restore failed: {done.stderr.strip()[-500:]}")
