@@ -186,3 +186,14 @@ def test_the_nightly_pass_runs_from_the_outbox_and_schedules_the_next(app, world
     assert len(rows) == 2 and rows[1].run_at > clock.now()  # the next night's, waiting
     local = rows[1].run_at.astimezone(ZoneInfo(app.config["TIMEZONE"]))
     assert (local.hour, local.minute) == (app.config["RETENTION_HOUR"], 0)
+
+
+def test_the_relay_start_schedules_tonights_retention_pass_and_backup_once(app):
+    from hotline import nightly
+
+    nightly.schedule_at_start()
+    nightly.schedule_at_start()
+    db.session.remove()
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.func)).all()
+    assert [r.func for r in rows] == ["apply_retention", "nightly_backup"]
+    assert all(r.run_at > clock.now() and r.relayed_at is None for r in rows)
