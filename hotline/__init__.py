@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None, *, only_config: bool = False) ->
     app = Flask(__name__, instance_relative_config=False)
     load_config(app, test_config)
     if only_config:
+        protect_logs(app)
         return app
     register_database(app)
     register_extensions(app)
@@ -30,7 +31,15 @@ def create_app(test_config: dict | None = None, *, only_config: bool = False) ->
     protect_forms(app)
     register_commands(app)
     trust_proxy(app)
+    protect_logs(app)  # last: it learns every secret the steps above set (the SMS gateway's key)
     return app
+
+
+def protect_logs(app: Flask) -> None:
+    """Phone numbers masked and secrets removed from every log line (hotline/log_privacy.py)."""
+    from . import log_privacy
+
+    log_privacy.init_app(app)
 
 
 def register_database(app: Flask) -> None:

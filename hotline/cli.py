@@ -51,6 +51,8 @@ class Entry:
 
 
 COMMANDS = {
+    "backup": Entry("hotline.privacy_cli:backup_command", "One dated archive of the database, recordings, "
+                    "prompt recordings and local secrets.", FULL),
     "call": Entry("hotline.ivr.commands:call",
                   "Play a call in the terminal against the running hotline, signed like Twilio.", FULL),
     "db": Entry("flask_migrate.cli:db", "Perform database migrations.", FULL),
@@ -67,6 +69,12 @@ COMMANDS = {
                      "Recorded prompts and text-to-speech, per language.", FULL),
     "relay": Entry("hotline.commands:relay",
                    "Move jobs from the database outbox into RQ (catches up after Redis outages).", FULL),
+    "residents": Entry("hotline.privacy_cli:residents", "A resident's data by phone number: export it, "
+                       "erase it (Decree 13/2023/ND-CP).", FULL),
+    "restore": Entry("hotline.privacy_cli:restore_command", "Restore ARCHIVE (from `hotline backup`) into "
+                     "an empty data folder; then `hotline up`.", None),
+    "retention": Entry("hotline.privacy_cli:retention_command",
+                       "Apply the retention periods now (the nightly job does it too).", FULL),
     "routes": Entry("flask.cli:routes_command", "Show the routes for the app.", FULL),
     "run": Entry("flask.cli:run_command", "Run a development server.", FULL),
     "shell": Entry("flask.cli:shell_command", "Run a shell in the app context.", FULL),

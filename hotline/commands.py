@@ -68,6 +68,9 @@ def relay(once: bool, interval: float) -> None:
     if once:
         click.echo(f"relayed {relay_pending(get_redis())}")
         return
+    from .nightly import schedule_at_start
+
+    schedule_at_start()  # tonight's retention pass and backup (hotline/nightly.py)
     try:
         relay_forever(interval)
     except KeyboardInterrupt:  # Ctrl-C from `hotline up` or a terminal: a clean stop

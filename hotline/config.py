@@ -54,6 +54,8 @@ class Defaults:
     OUTBOX_BATCH = 100
     #: No pool_pre_ping: closed connections are dropped without a round trip
     #: (extensions.drop_closed_connections).
+    #: hide_parameters is added unless set here: a failed statement's error (and its traceback
+    #: in a log) never shows the values it carried, a resident's number or message.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     #: Seconds a SQLite writer waits for another's lock before failing: well inside Twilio's
     #: 15-second webhook limit.
@@ -63,6 +65,19 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
+    # Residents' data (Decree 13/2023/ND-CP; docs/privacy.md). Retention, in days from the day
+    # a request closed (hotline/retention.py): recordings and transcripts; texts, call steps
+    # and numbers; the audit log. The nightly pass runs at RETENTION_HOUR, local time.
+    RETENTION_RECORDINGS_DAYS = 90
+    RETENTION_TEXTS_DAYS = 730
+    RETENTION_AUDIT_DAYS = 1825
+    RETENTION_HOUR = 2
+    #: Backups (hotline/backup.py): where the nightly one goes (default: <data>/backups), how
+    #: many are kept, the local hour it runs, and the age /healthz calls stale.
+    BACKUP_DIR: str | None = None
+    BACKUP_KEEP = 7
+    BACKUP_HOUR = 3
+    BACKUP_MAX_AGE_HOURS = 36
 
 
 def normalise_database_url(url: str) -> str:
@@ -87,6 +102,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     app.config["DATA_DIR"] = str(data_dir)
 
+    engine_options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **engine_options}
     url = app.config.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

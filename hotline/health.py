@@ -31,6 +31,8 @@ DEFAULTS = {
     "HEALTH_UNFINISHED_AGE_SECONDS": 3600,
     # an idle RQ worker beats about every worker_ttl - 15 s (405 s by default)
     "HEALTH_WORKER_STALE_SECONDS": 480,
+    # the last good backup (hotline.backup) older than this: "backup_stale" (also in config.py)
+    "BACKUP_MAX_AGE_HOURS": 36,
 }
 
 
@@ -110,12 +112,28 @@ def problems_of(database: str, redis: str, state: outbox.Summary | None,
             found.append("jobs_failed")
         if (state.oldest_unfinished_age or 0) > setting("HEALTH_UNFINISHED_AGE_SECONDS"):
             found.append("jobs_unfinished")
+    backup = backup_fields()
+    if backup is not None and backup["age_hours"] > setting("BACKUP_MAX_AGE_HOURS"):
+        found.append("backup_stale")
     for queue, kind in sorted((workers or {}).items()):
         if not kind["count"]:
             found.append(f"no_worker:{queue}")
         elif (kind["last_heartbeat_age_seconds"] or 0) > setting("HEALTH_WORKER_STALE_SECONDS"):
             found.append(f"worker_stale:{queue}")
     return found
+
+
+def backup_fields() -> dict[str, Any] | None:
+    """The last good backup (hotline.backup): when, and its age in hours; None before the first."""
+    from .backup import last_backup
+
+    last = last_backup(current_app.config["DATA_DIR"])
+    if last is None:
+        return None
+    from . import clock
+
+    return {"last_at": last["at"].isoformat(),
+            "age_hours": round((clock.now() - last["at"]).total_seconds() / 3600, 2)}
 
 
 @bp.get("/healthz")
@@ -139,6 +157,7 @@ def healthz():
         "outbox_pending": state.pending if state else None,
         "outbox": outbox_fields(state),
         "workers": workers,
+        "backup": backup_fields(),
         "problems": problems,
     }
     return jsonify(body), status

@@ -179,6 +179,18 @@ def transcribe_voice_message(voice_message_id: int) -> str:
     """Download, decode and transcribe one voice message (queue: ASR_QUEUE, "asr")."""
 
 
+@job()
+def apply_retention(night: str) -> dict:
+    """The nightly retention pass (hotline.retention) for `night` (a local date), then the
+    next night's row; once per night by its job id."""
+
+
+@job()
+def nightly_backup(night: str) -> str:
+    """The nightly backup (hotline.backup) into BACKUP_DIR, keeping the last BACKUP_KEEP,
+    then the next night's row."""
+
+
 #: The dotted paths rows (and RQ jobs) written before this registry carry in `func`.
 #: `workers.staff_jobs.schedule_at` rows are rewritten by migration 0011 (outbox.run_at).
 registry.former_names.update({

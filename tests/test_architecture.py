@@ -34,6 +34,7 @@ EDGES = {
     "hotline/sms/gateway_auth.py": "checks the SMS gateway's signature headers on the incoming request",
     "hotline/staff/headers.py": "the security headers added to every response (an after_request hook)",
     "hotline/staff/__init__.py": "Flask-Babel's locale selector reads the request's session",
+    "hotline/staff/privacy_views.py": "the dashboard's page on residents' data (export button)",
 }
 
 #: Modules of hotline/ that may import workers/.
@@ -216,6 +217,9 @@ UNIT_OPENERS = {
     "hotline/staff/cli.py": "`hotline import` and `hotline users …`",
     "hotline/commands.py": "`hotline outbox retry`",
     "hotline/transcription/cli.py": "`hotline transcribe --pending`",
+    "hotline/staff/privacy_views.py": "the residents' data export button (audited)",
+    "hotline/privacy_cli.py": "`hotline residents export|erase` and `hotline retention`",
+    "hotline/nightly.py": "the relay's start schedules tonight's retention pass and backup",
     "workers/": "RQ jobs (the transcription job opens several units: workers/asr.py says why)",
 }
 UNIT_HELPERS = {f"hotline.unit_of_work.{name}" for name in ("unit_of_work", "in_unit_of_work", "commit_once")}

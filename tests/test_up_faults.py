@@ -435,7 +435,8 @@ def test_a_redis_outage_loses_no_call_or_sms_and_sends_every_reply_once(tmp_path
         connection = Redis.from_url(redis.url)
         kinds = (Queue, StartedJobRegistry, ScheduledJobRegistry)
         left = sum(kind(q, connection=connection).count for q in ("default", "asr") for kind in kinds)
-        pending = up.sql("SELECT count(*) FROM outbox WHERE relayed_at IS NULL")[0][0]
+        # rows for later (tonight's retention pass and backup, hotline/nightly.py) wait by design
+        pending = up.sql("SELECT count(*) FROM outbox WHERE relayed_at IS NULL AND run_at IS NULL")[0][0]
         return left == 0 and pending == 0 and len(twilio_api.messages) >= sent
 
     try:
@@ -453,7 +454,7 @@ def test_a_redis_outage_loses_no_call_or_sms_and_sends_every_reply_once(tmp_path
         assert health.status_code == 200 and health.json()["redis"].startswith("down")
         up.wait_for_line(r"outbox relay: Redis unavailable", after=mark)
         up.wait_for_line(r"Worker \w+: could not connect to Redis|worker lost Redis", after=mark)
-        assert up.sql("SELECT count(*) FROM outbox WHERE relayed_at IS NULL") == [(16,)]
+        assert up.sql("SELECT count(*) FROM outbox WHERE relayed_at IS NULL AND run_at IS NULL") == [(16,)]
         assert len(twilio_api.messages) == 4
 
         redis.start()  # the same port, its data reloaded from the append-only file

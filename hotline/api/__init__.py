@@ -15,11 +15,11 @@ from werkzeug.exceptions import BadRequest
 
 from ..extensions import db
 from ..models import Staff, Team, Ticket
-from ..staff import access, accounts, claims, forms, outcomes
+from ..staff import access, accounts, audit, claims, forms, outcomes
 from ..staff.queue import QueueFilters, queue_page
 from ..ticket_rows import ticket_as_dict
 from ..tickets import get_by_code
-from ..unit_of_work import in_unit_of_work
+from ..unit_of_work import in_unit_of_work, unit_of_work
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -114,6 +114,14 @@ def written(ticket: Ticket) -> Ticket:
     return ticket
 
 
+def read_transcripts(tickets: list[Ticket]) -> None:
+    """Decree 13: a transcript of a resident's voice given to staff is in the audit log."""
+    if tickets:
+        with unit_of_work(client_address=request.remote_addr):
+            audit.record(g.staff.username, "transcript_read", tickets[0].code if len(tickets) == 1 else None,
+                         requests=[t.code for t in tickets], via="api")
+
+
 def body() -> dict:
     data = request.get_json(silent=True)
     if (data is None and request.content_length) or (data is not None and not isinstance(data, dict)):
@@ -125,6 +133,7 @@ def body() -> dict:
 @token_required
 def list_tickets():
     page = queue_page(g.staff, QueueFilters.from_args(request.args))
+    read_transcripts([t for t in page.tickets if t.transcript])
     return jsonify(
         {
             "tickets": [dict(as_json(t), urgency=page.urgency.get(t.id, 0)) for t in page.tickets],
@@ -139,6 +148,8 @@ def list_tickets():
 @token_required
 def show(code: str):
     ticket = ticket_for(code)
+    if ticket.transcript:
+        read_transcripts([ticket])
     events = [
         {
             "kind": e.kind,

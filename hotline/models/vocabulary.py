@@ -55,6 +55,8 @@ class EventKind(StrEnum):
     STAFF_SMS_SENT = "staff_sms_sent"
     STAFF_SMS_NOT_SENT = "staff_sms_not_sent"
     STAFF_SMS_FAILED = "staff_sms_failed"
+    # Residents' data (hotline.personal_data).
+    PERSONAL_DATA_REMOVED = "personal_data_removed"  # data: {"why": "recordings"|"texts"|"erased", "days"}
 
 
 class Topic(StrEnum):

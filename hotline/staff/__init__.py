@@ -64,8 +64,11 @@ def init_app(app: Flask) -> None:
     login_manager.unauthorized_handler(login_needed)
     headers.init_app(app)  # the whole app's responses, not only the dashboard's
 
+    from .privacy_views import bp as privacy_bp
+
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(privacy_bp)  # residents' data: retention, backups, export
 
 
 def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:

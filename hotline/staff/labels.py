@@ -92,6 +92,7 @@ EVENT_KINDS: dict[str, LazyString] = {
     EventKind.TRANSCRIPTION_NO_MODEL: _l("no speech model"),
     EventKind.TRANSCRIPTION_WAITING_FOR_AUDIO: _l("waiting for the recording"),
     EventKind.TRANSCRIPTION_UNREADABLE_AUDIO: _l("unreadable recording"),
+    EventKind.PERSONAL_DATA_REMOVED: _l("personal data removed"),
 }
 TRANSCRIPTION_STATUSES = {
     "queued": _l("waiting to be transcribed"),

@@ -325,6 +325,16 @@ def _transcription_unreadable(event, data, names):
     return _("voice message not transcribed: %(detail)s", detail=data["detail"])
 
 
+@renders(EventKind.PERSONAL_DATA_REMOVED)
+def _personal_data_removed(event, data, names):
+    """hotline.personal_data: what the retention periods or an erase request took away."""
+    if data["why"] == "erased":
+        return _("personal data erased at the resident's request")
+    if data["why"] == "recordings":
+        return _("recordings and transcripts removed after %(days)s days", days=data["days"])
+    return _("texts and numbers removed after %(days)s days", days=data["days"])
+
+
 def line(event: TicketEvent, names: Lookups) -> str:
     """The event in the current locale; the stored sentence when it cannot be rendered."""
     known = EventKind._value2member_map_.get(event.kind)

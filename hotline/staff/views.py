@@ -136,6 +136,8 @@ def voice_audio(code: str, message_id: int):
     )
     if row is None or not row.audio_path:
         abort(404)
+    with unit_of_work(client_address=request.remote_addr):  # Decree 13: who heard a resident's voice
+        audit.record(current_user.username, "recording_played", ticket.code, voice_message=message_id)
     response = send_from_directory(current_app.config["DATA_DIR"], row.audio_path, max_age=3600)
     response.cache_control.public = False  # a resident's voice: this browser only, no proxy
     response.cache_control.private = True
@@ -258,6 +260,10 @@ def ticket(code: str):
     visits = db.session.scalars(
         select(HomeVisit).where(HomeVisit.ticket_id == ticket.id).order_by(HomeVisit.id)
     ).all()
+    shown = [m.id for m in voice_messages if m.id in transcriptions and transcriptions[m.id].text]
+    if shown or ticket.transcript:  # Decree 13: who read a transcript of a resident's voice
+        with unit_of_work(client_address=request.remote_addr):
+            audit.record(current_user.username, "transcript_read", ticket.code, voice_messages=shown)
     teammates = db.session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)).all()
     teammates = [s for s in teammates if access.can_see(s, ticket)]
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
