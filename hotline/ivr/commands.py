@@ -70,8 +70,11 @@ def flows_reference(target: Path | None) -> None:
 @prompts.command("status")
 def prompts_status() -> None:
     """A table per language: recorded / text-to-speech / missing (falls back to Vietnamese)."""
+    from ..prompt_recordings import live_recordings
+
     library = current_app.extensions["hotline.prompts"]
     library.refresh()
+    who = live_recordings()
     for language, table in library.status().items():
         counts = {source: sum(1 for value in table.values() if value == source)
                   for source in ("recorded", "tts", "missing")}
@@ -80,6 +83,10 @@ def prompts_status() -> None:
                    f"{counts['missing']} missing")
         for key, source in table.items():
             note = "  ← speaks the Vietnamese text" if source == "missing" else ""
+            live = who.get((language, key)) if source == "recorded" else None
+            if live is not None:
+                when = live.live_at.strftime("%Y-%m-%d %H:%M UTC") if live.live_at else ""
+                note = f"  {live.recorded_by or '?'} ({live.channel}, {when})"
             click.echo(f"  {key:<22} {source}{note}")
 
 

@@ -51,6 +51,8 @@ class CallContext:
     durable: bool = False
     #: The caller's open request as read with the call (False: not read yet).
     open_request: RequestSummary | None | Literal[False] = False  # False: not read yet
+    #: What the node put in its step target's `args` (the recording booth's stage…).
+    args: dict[str, str] = field(default_factory=dict)
 
     @property
     def language(self) -> str:
@@ -58,9 +60,9 @@ class CallContext:
 
     # --- what the caller hears -------------------------------------------------------
 
-    def step(self, node_id: str, attempt: int = 1) -> StepTarget:
+    def step(self, node_id: str, attempt: int = 1, **args: str) -> StepTarget:
         """Where the caller's answer to `node_id` goes: the call's next step."""
-        return StepTarget(node_id, self.next_seq, attempt)
+        return StepTarget(node_id, self.next_seq, attempt, tuple(sorted(args.items())))
 
     def prompt(self, key: str, language: str | None = None) -> Prompt:
         """The prompt in the call's language (its recording, else its text: the renderer decides),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import codes
-from .instructions import Dial, Gather, Hangup, Record
+from .instructions import Dial, Gather, Hangup, Record, Redirect
 from .registry import (
     INFORMATION,
     NODE_TYPES,
@@ -268,6 +268,9 @@ class CreateRequest(NodeType):
 @register
 class VoiceMessage(NodeType):
     """Record a message after the beep; it becomes (or joins) a request with its audio.
+    An empty message (silence, or # at once) makes the provider skip the Record's action and
+    carry on with what follows it: a Redirect to the same step, which then goes to `on_failure`
+    (a callback request with its code read back), so no call ends in silence.
 
         leave_message:
           type: voice_message
@@ -292,7 +295,7 @@ class VoiceMessage(NodeType):
             finish_on_key="#",
             status_callback=True,
         )
-        return wait(ctx.prompt(node["prompt"]), record)
+        return wait(ctx.prompt(node["prompt"]), record, Redirect(record.action))
 
     def on_input(
         self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None, attempt: int,
@@ -454,3 +457,7 @@ class RequestStatus(NodeType):
             again = ctx.prompt("code_unknown" if codes.is_valid_code(code) else "code_invalid")
         return wait(again, self.gather(ctx, node_id, node, attempt + 1))
 
+
+
+# The recording booth's door lives in its own module (staff only); importing it registers it.
+from . import booth  # noqa: E402, F401

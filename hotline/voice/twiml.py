@@ -56,7 +56,7 @@ def public_base_url() -> str:
 
 
 def step_url(target: StepTarget) -> str:
-    return url_for("voice.step", node=target.node, n=target.seq, attempt=target.attempt)
+    return url_for("voice.step", node=target.node, n=target.seq, attempt=target.attempt, **dict(target.args))
 
 
 class _Blank(dict):
