@@ -75,10 +75,10 @@ def check_pin(staff: Staff | None, pin: str | None) -> bool:
     digits = (pin or "").replace("#", "").replace("*", "")
     stored = staff.pin_hash if staff is not None and staff.pin_hash else _dummy_hash()
     try:
-        ok = _hasher.verify(stored, digits)
+        matches = bool(_hasher.verify(stored, digits))
     except (VerificationError, InvalidHashError):
-        ok = False
-    return ok and staff is not None and staff.pin_hash is not None
+        matches = False
+    return matches and staff is not None and staff.pin_hash is not None
 
 
 def pin_locked(staff: Staff | None, phone: str | None, call_sid: str) -> None:
@@ -234,7 +234,8 @@ def store(recording_id: int) -> str:
     data_dir = Path(config["DATA_DIR"])
     library = current_app.extensions["hotline.prompts"]
     if take.file is None:
-        relative = Path("prompts") / "takes" / f"{re.sub(r'[^A-Za-z0-9_-]', '_', take.recording_sid or '')}.wav"
+        safe_sid = re.sub(r"[^A-Za-z0-9_-]", "_", take.recording_sid or "")
+        relative = Path("prompts") / "takes" / f"{safe_sid}.wav"
         try:
             url = media_url(take.recording_url or "", config["TWILIO_API_BASE"])
             sid, token = config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN")

@@ -65,8 +65,8 @@ def test_prompts_status_lists_recorded_tts_and_missing(app, runner, tmp_path):
     tone(tmp_path / "audio" / "mnong" / "main_menu.wav", rate=8000, channels=1)
     result = runner.invoke(args=["prompts", "status"])
     assert result.exit_code == 0, result.output
-    assert "vi (Tiếng Việt): 0 recorded, 38 text-to-speech, 0 missing" in result.output
-    assert "mnong (M'Nông): 1 recorded, 0 text-to-speech, 37 missing" in result.output
+    assert "vi (Tiếng Việt): 0 recorded, 39 text-to-speech, 0 missing" in result.output
+    assert "mnong (M'Nông): 1 recorded, 0 text-to-speech, 38 missing" in result.output
     assert "main_menu              recorded" in result.output
 
 

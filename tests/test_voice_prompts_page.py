@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.models import PromptRecording, Staff
-from tests.browser_fixtures import CHROMIUM, FLAGS, needs_chromium, page_for, server  # noqa: F401
+from tests.browser_fixtures import CHROMIUM, FLAGS, needs_chromium, page_for
+from tests.browser_fixtures import server as server  # noqa: F401  (the fixture)
 from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN
 from tests.staff_fixtures import *  # noqa: F403
 from tests.twilio_sim import TwilioSim
@@ -51,7 +52,7 @@ def test_only_leads_and_admins_see_the_page(app, world, login):
     assert login("lan").get("/staff/prompts").status_code == 403
     lead = login("thu")
     page = lead.get("/staff/prompts").get_data(as_text=True)
-    assert "M&#39;Nông: 0 đã ghi âm, 0 giọng máy đọc, 38 còn thiếu" in page
+    assert "M&#39;Nông: 0 đã ghi âm, 0 giọng máy đọc, 39 còn thiếu" in page
     assert "Để nghe tiếng M&#39;Nông, bấm phím 2." in page  # the Vietnamese text to say
     assert "Lời nhắc" in page or "Tải lên" in page
     assert 'href="/staff/prompts"' in lead.get("/staff/").get_data(as_text=True)
@@ -133,7 +134,8 @@ def mic_browser(fake_microphone):
 
 
 @needs_chromium
-def test_a_lead_records_a_prompt_with_the_browser_microphone(app, world, server, mic_browser, work_queue, tmp_path):
+def test_a_lead_records_a_prompt_with_the_browser_microphone(
+        app, world, server, mic_browser, work_queue, tmp_path):
     page = page_for(mic_browser, server, "thu")
     page.context.grant_permissions(["microphone"], origin=server)
     page.goto(f"{server}/staff/prompts?lang=mnong")
@@ -155,4 +157,5 @@ def test_a_lead_records_a_prompt_with_the_browser_microphone(app, world, server,
     assert (info.samplerate, info.channels) == (8000, 1) and info.duration > 0.3
     page.goto(f"{server}/staff/prompts?lang=mnong")
     assert page.locator("#p-goodbye").get_attribute("data-state") == "recorded"
-    assert page.locator("#p-goodbye audio").first.get_attribute("src").startswith("/audio/mnong/goodbye.wav?v=")
+    player = page.locator("#p-goodbye audio").first
+    assert player.get_attribute("src").startswith("/audio/mnong/goodbye.wav?v=")

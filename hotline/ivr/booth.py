@@ -96,6 +96,9 @@ class RecordingBooth(NodeType):
 
     # --- speaking ----------------------------------------------------------------------
 
+    def voice(self, ctx: CallContext) -> tuple[tuple[str, str], ...]:
+        return tuple(ctx.flow.say_attributes(ctx.flow.default_language).items())
+
     def say(self, ctx: CallContext, text_key: str, /, **values: Any) -> Say:
         text = booth_texts(ctx.flow)[text_key].format_map(_Blank({k: str(v) for k, v in values.items()}))
         return Say(text, tuple(ctx.flow.say_attributes(ctx.flow.default_language).items()))
@@ -131,7 +134,7 @@ class RecordingBooth(NodeType):
         return wait(
             *before,
             self.say(ctx, "prompt_intro", number=keys.index(key) + 1, total=len(keys), language=name),
-            Say(PLACEHOLDER.sub("…", script), tuple(ctx.flow.say_attributes(ctx.flow.default_language).items())),
+            Say(PLACEHOLDER.sub("…", script), self.voice(ctx)),
             self.say(ctx, "after_beep"),
             Record(action=target, max_seconds=MAX_TAKE_SECONDS, finish_on_key="#", status_callback=False),
             Redirect(target),  # no sound: Twilio skips the action and carries on here
@@ -193,26 +196,26 @@ class RecordingBooth(NodeType):
             duration = ctx.params.get("RecordingDuration") or ""
             take = prompt_recordings.phone_take(
                 staff=staff, language=language, prompt=key, recording_sid=sid,
-                recording_url=ctx.params.get("RecordingUrl"), duration=int(duration) if duration.isdigit() else None,
-                call_sid=ctx.call.call_sid)
+                recording_url=ctx.params.get("RecordingUrl"),
+                duration=int(duration) if duration.isdigit() else None, call_sid=ctx.call.call_sid)
             return self.review(ctx, node_id, language, key, sid, take.recording_url, 1)
         if stage == "review":
-            take = prompt_recordings.take_by_sid(ctx.args.get("rec"))
-            if take is None or take.language != language or take.prompt != key:
+            kept = prompt_recordings.take_by_sid(ctx.args.get("rec"))
+            if kept is None or kept.language != language or kept.prompt != key:
                 return self.language_menu(ctx, node_id)
             if digits == "1":
-                prompt_recordings.keep(take, staff)
+                prompt_recordings.keep(kept, staff)
                 return self.next_prompt(ctx, node_id, language, key, self.say(ctx, "kept"))
             if digits == "2":
-                prompt_recordings.discard(take)
+                prompt_recordings.discard(kept)
                 return self.record(ctx, node_id, language, key)
             if digits == "3":
-                prompt_recordings.discard(take)
+                prompt_recordings.discard(kept)
                 return self.next_prompt(ctx, node_id, language, key, self.say(ctx, "skipped"))
             if digits == "*" or attempt >= node.get("tries", self.DEFAULT_TRIES):
-                prompt_recordings.discard(take)
+                prompt_recordings.discard(kept)
                 return self.stop(ctx)
-            return self.review(ctx, node_id, language, key, take.recording_sid or "", take.recording_url,
+            return self.review(ctx, node_id, language, key, kept.recording_sid or "", kept.recording_url,
                                attempt + 1)
         return self.language_menu(ctx, node_id)
 

@@ -120,7 +120,8 @@ class Menu(NodeType):
                 ctx.values["topic"] = option["topic"]
             return go(option["goto"])
         if attempt >= node.get("tries", self.DEFAULT_TRIES):
-            return go(node["on_failure"])
+            # Say why the call moves on, rather than a new menu without a word.
+            return go(node["on_failure"], ctx.prompt("too_many_tries"))
         again = ctx.prompt("no_input" if not digits else "invalid_choice")
         return wait(again, self.gather(ctx, node_id, node, attempt + 1))
 
