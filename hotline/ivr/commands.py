@@ -137,16 +137,28 @@ def prompts_synth(language: str, overwrite: bool) -> None:
 @click.option("--from", "from_number", default="+84912345678", show_default=True,
               help="Caller's number; 'anonymous' for a withheld one.")
 @click.option("--lang", "language", help="Pick this language at the language menu.")
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The running hotline.")
-def call(from_number: str, language: str | None, url: str) -> None:
+@click.option("--url", help="The running hotline (default: the address `hotline up` noted, else "
+              "http://127.0.0.1:5000).")
+def call(from_number: str, language: str | None, url: str | None) -> None:
     """Play a call in the terminal against the running hotline, signed like Twilio."""
-    from ..callsim import HELP, CallSimulator, SignedTransport, language_keys
+    from ..callsim import (
+        HELP,
+        CallSimulator,
+        HotlineUnreachable,
+        SignedTransport,
+        language_keys,
+        local_delivery,
+        running_url,
+    )
 
     flow = current_app.extensions["hotline.flow"]
     if language and language not in flow.languages:
         raise click.BadParameter(f"unknown language {language!r} (known: {', '.join(flow.languages)})")
     config = current_app.config
+    data_dir = Path(config["DATA_DIR"])
+    url = url or running_url(data_dir)
     transport = SignedTransport(url, config["TWILIO_AUTH_TOKEN"], config.get("PUBLIC_URL"))
+    deliver = local_delivery(data_dir, config["TWILIO_API_BASE"], config.get("TWILIO_ACCOUNT_SID"))
 
     def read(question: str) -> str | None:
         click.echo(question, nl=False)
@@ -157,5 +169,8 @@ def call(from_number: str, language: str | None, url: str) -> None:
         return line
 
     click.echo(f"calling {url} from {from_number} ({HELP})")
-    CallSimulator(transport, from_number, read=read, write=click.echo,
-                  language_keys=language_keys(flow), language=language).run()
+    try:
+        CallSimulator(transport, from_number, read=read, write=click.echo, deliver=deliver,
+                      language_keys=language_keys(flow), language=language).run()
+    except HotlineUnreachable as error:
+        raise click.ClickException(str(error)) from None
