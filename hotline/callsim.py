@@ -48,8 +48,9 @@ class SignedTransport:
                 "`hotline up`, or give its address with --url") from None
         if response.status_code == 403:
             raise HotlineUnreachable(
-                f"the hotline at {self.base_url} refused the signature: run `hotline call` with the same "
-                f"TWILIO_AUTH_TOKEN, HOTLINE_PUBLIC_URL and HOTLINE_DATA_DIR as it (signed for {self.public_url})")
+                f"the hotline at {self.base_url} refused the signature: run `hotline call` with the "
+                "same TWILIO_AUTH_TOKEN, HOTLINE_PUBLIC_URL and HOTLINE_DATA_DIR as it "
+                f"(signed for {self.public_url})")
         return response.status_code, response.text
 
 
