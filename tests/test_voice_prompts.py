@@ -101,7 +101,7 @@ def test_prompts_synth_makes_placeholder_recordings(app, runner, tmp_path):
     tone(tmp_path / "audio" / "vi" / "goodbye.wav", rate=8000, channels=1, seconds=0.1)
     result = runner.invoke(args=["prompts", "synth", "--lang", "vi"])
     assert result.exit_code == 0, result.output
-    assert "37 placeholder recordings" in result.output  # goodbye was already recorded
+    assert "38 placeholder recordings" in result.output  # goodbye was already recorded
     info = soundfile.info(str(tmp_path / "audio" / "vi" / "digit_7.wav"))
     assert (info.samplerate, info.channels) == (8000, 1) and info.duration > 0.2
     assert soundfile.info(str(tmp_path / "audio" / "vi" / "goodbye.wav")).duration < 0.2

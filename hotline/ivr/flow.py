@@ -134,7 +134,7 @@ def _json_path(parts: Any) -> str:
 
 #: Prompts the engine speaks itself (repeats, codes, statuses): every language needs them.
 ENGINE_PROMPTS = (
-    "no_input", "invalid_choice", "too_many_tries", "system_busy", "your_code_is", "code_again",
+    "no_input", "invalid_choice", "system_busy", "your_code_is", "code_again",
     "status_open", "status_in_progress", "status_resolved", "status_cancelled",
     "code_invalid", "code_unknown", *(f"digit_{digit}" for digit in range(10)),
 )

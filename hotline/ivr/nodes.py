@@ -120,8 +120,11 @@ class Menu(NodeType):
                 ctx.values["topic"] = option["topic"]
             return go(option["goto"])
         if attempt >= node.get("tries", self.DEFAULT_TRIES):
-            # Say why the call moves on, rather than a new menu without a word.
-            return go(node["on_failure"], ctx.prompt("too_many_tries"))
+            # Say why the call moves on, rather than a new menu without a word (a flow whose
+            # prompts have no `too_many_tries` text moves on without it).
+            if "too_many_tries" in ctx.flow.prompts.get(ctx.flow.default_language, {}):
+                return go(node["on_failure"], ctx.prompt("too_many_tries"))
+            return go(node["on_failure"])
         again = ctx.prompt("no_input" if not digits else "invalid_choice")
         return wait(again, self.gather(ctx, node_id, node, attempt + 1))
 
