@@ -98,7 +98,9 @@ def test_returning_caller_with_an_open_request_hears_its_status_first(twilio):
     said = call.said()
     assert spoken(ticket.code) in said
     assert "Cán bộ đang xử lý yêu cầu của bạn" in said
-    assert said.index("đang xử lý") < said.index("bấm phím 1")  # status, then the main menu
+    assert said.index("đang xử lý") < said.index("bấm phím 1")  # status, then its choices
+    assert node_of(call) == "caller_status"  # any key or silence: the main menu
+    call.press(None)
     assert node_of(call) == "main_menu"
 
 
@@ -106,9 +108,12 @@ def test_main_2_status_by_number(twilio):
     ticket = open_request()
     call = twilio.call()
     call.start()
+    call.press("0")  # cuts the status short
     assert node_of(call) == "main_menu"
     call.press("2")
     assert spoken(ticket.code) in call.said() and "đang chờ cán bộ gọi lại" in call.said()
+    assert node_of(call) == "my_status"
+    call.press(None)
     assert node_of(call) == "main_menu"
 
 
@@ -132,6 +137,8 @@ def test_main_2_status_by_code_checks_the_check_digit(twilio):
     assert "bấm mã số yêu cầu" in call.said()
     call.press(other.code)
     assert spoken(other.code) in call.said() and "đã được giải quyết xong" in call.said()
+    assert node_of(call) == "status_by_code"  # 1 again, 2 another code, else the main menu
+    call.press(None)
     assert node_of(call) == "main_menu"
 
 

@@ -94,9 +94,9 @@ class CallContext:
         return [self.prompt("your_code_is"), *self.digits(code), Pause(DIGIT_PAUSE_SECONDS),
                 self.prompt("code_again"), *self.digits(code)]
 
-    def read_status(self, request: RequestSummary) -> list[Spoken]:
+    def read_status(self, request: RequestSummary, once: bool = False) -> list[Spoken]:
         self.values["raw_code"] = request.code
-        said = self.read_code()
+        said = self.read_code() if not once else [self.prompt("your_code_is"), *self.digits(request.code)]
         said.append(self.prompt(f"status_{request.status}"))
         self.reached("information")
         return said

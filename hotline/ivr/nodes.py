@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .context import CallContext
     from .definition import Flow
     from .instructions import Spoken
+    from .steps import RequestSummary
 
 __all__ = ["NODE_TYPES", "NodeType", "Edge", "Turn"]
 
@@ -388,11 +389,18 @@ class RequestStatus(NodeType):
     `by: code` asks for a code on the keypad (ending with #), checks its check
     digit, and asks again (up to `tries`) when it is wrong or unknown.
 
+    With `options_prompt`, the status is read once inside a key wait: any key cuts it
+    short, 1 reads it again, 2 goes to `another` (e.g. to look up another code), any
+    other key or silence goes on to `found`. Without it, the code is read twice and the
+    call goes on at once.
+
         caller_status:
           type: request_status
           by: caller
           found: main_menu        # after hearing the status
           not_found: main_menu
+          options_prompt: status_options   # "1 hear it again, 2 another code"
+          another: status_by_code
 
         status_by_code:
           type: request_status
@@ -406,7 +414,7 @@ class RequestStatus(NodeType):
     fields = {
         "by": {"enum": ["caller", "code"]}, "prompt": STRING, "found": STRING,
         "not_found": STRING, "on_failure": STRING, "tries": {"type": "integer", "minimum": 1, "maximum": 5},
-        "timeout": SECONDS,
+        "timeout": SECONDS, "options_prompt": STRING, "another": STRING,
     }
     required = ("by", "found")
     DEFAULT_TRIES = 3
@@ -414,25 +422,40 @@ class RequestStatus(NodeType):
     def edges(self, node: dict[str, Any]) -> list[Edge]:
         other = node.get("not_found") if node.get("by") == "caller" else node.get("on_failure")
         edges = [Edge("found", node["found"], INFORMATION)]
+        if "another" in node:
+            edges.append(Edge("another", node["another"], by_caller=True))
         if other:
             edges.append(Edge("not_found" if node.get("by") == "caller" else "on_failure", other))
         return edges
 
+    def prompts(self, node: dict[str, Any]) -> list[str]:
+        return [node[name] for name in ("prompt", "options_prompt") if name in node]
+
     def check(self, node: dict[str, Any], flow: Flow) -> list[str]:
+        if ("another" in node) and "options_prompt" not in node:
+            return ["another needs options_prompt (what tells the caller the keys)"]
         if node["by"] == "caller":
             return [] if "not_found" in node else ["by: caller needs not_found"]
         return [f"by: code needs {name}" for name in ("prompt", "on_failure") if name not in node]
 
     def waits(self, node: dict[str, Any]) -> bool:
-        return node.get("by") == "code"
+        return node.get("by") == "code" or "options_prompt" in node
 
     def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
         if node["by"] == "caller":
             request = ctx.caller_open_request()
             if request is None:
                 return go(node["not_found"])
-            return go(node["found"], *ctx.read_status(request))
+            return self.heard(ctx, ctx.node_id, node, request)
         return wait(self.gather(ctx, ctx.node_id, node, 1))
+
+    def heard(self, ctx: CallContext, node_id: str, node: dict[str, Any], request: RequestSummary) -> Turn:
+        """The status read out: at once (code twice), or once inside a key wait (any key cuts it)."""
+        if "options_prompt" not in node:
+            return go(node["found"], *ctx.read_status(request))
+        said = (*ctx.read_status(request, once=True), ctx.prompt(node["options_prompt"]))
+        return wait(Gather(action=ctx.step(node_id, stage="heard", code=request.code), timeout=5,
+                           prompts=said, num_digits=1))
 
     def gather(self, ctx: CallContext, node_id: str, node: dict[str, Any], attempt: int) -> Gather:
         return Gather(
@@ -445,6 +468,14 @@ class RequestStatus(NodeType):
     def on_input(
         self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None, attempt: int,
     ) -> Turn:
+        if ctx.args.get("stage") == "heard":
+            code = ctx.args.get("code", "")
+            request = ctx.find_request(code) if digits == "1" and codes.is_valid_code(code) else None
+            if request is not None:
+                return self.heard(ctx, node_id, node, request)
+            if digits == "2" and "another" in node:
+                return go(node["another"])
+            return go(node["found"])
         if node["by"] != "code":
             return go(node_id)
         if digits == "*":
@@ -452,7 +483,7 @@ class RequestStatus(NodeType):
         code = (digits or "").replace("*", "")
         request = ctx.find_request(code) if codes.is_valid_code(code) else None
         if request is not None:
-            return go(node["found"], *ctx.read_status(request))
+            return self.heard(ctx, node_id, node, request)
         if attempt >= node.get("tries", self.DEFAULT_TRIES):
             return go(node["on_failure"])
         if not code:

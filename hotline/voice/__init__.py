@@ -26,7 +26,7 @@ bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 MAX_STEP = 10_000
 MAX_ATTEMPT = 100
 #: Step arguments a node may carry in its step URL (StepTarget.args), each a short word.
-STEP_ARGS = ("stage", "lang", "key", "rec")
+STEP_ARGS = ("stage", "lang", "key", "rec", "code")
 
 
 def twiml(body: str) -> Response:
