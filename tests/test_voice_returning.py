@@ -50,7 +50,7 @@ def test_another_code_can_be_looked_up_from_the_status(twilio):
     assert spoken(mine.code) in call.said()
     call.press("2")
     assert node_of(call) == "status_by_code"
-    call.press(other.code + "#".replace("#", ""))
+    call.press(other.code)
     assert spoken(other.code) in call.said() and "đã được giải quyết xong" in call.said()
     assert node_of(call) == "status_by_code"  # the same choices after a looked-up code
     call.press("1")

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select
 
 from .. import jobs, office_hours, outbox, tickets, voicemail
 from ..extensions import db
-from ..models import Channel, Ticket, utcnow
+from ..models import CallStep, Channel, EventKind, Ticket, utcnow
 from ..prompts import PromptLibrary
 from .definition import Flow
 from .instructions import Pause, Prompt, Spoken, StepTarget
@@ -26,6 +26,7 @@ from .steps import CallState, RequestSummary
 DIGIT_PAUSE_SECONDS = 1
 
 TICKETS = Ticket.__table__
+STEPS = CallStep.__table__
 OPEN_REQUEST = select(TICKETS.c.code, TICKETS.c.status).where(
     TICKETS.c.id == tickets.latest_open_ticket_id(bindparam("phone")).scalar_subquery())
 REQUEST_BY_CODE = select(TICKETS.c.code, TICKETS.c.status).where(TICKETS.c.code == bindparam("code"))
@@ -141,15 +142,27 @@ class CallContext:
         self.call.remember_language = self.call.phone is not None
 
     def create_request(self, *, reason: str, topic: str | None) -> None:
+        """A callback request; like SMS, a caller with an open request adds to it (the topic
+        and the keys pressed go on its timeline) unless they chose a different procedure."""
         self.durable = True
-        ticket = tickets.create_ticket(
-            phone=self.call.phone,
-            channel=Channel.VOICE,
-            reason=reason,
-            topic=topic,
-            language=self.language,
-            event_data={"call_sid": self.call.call_sid},
-        )
+        ticket = tickets.open_ticket_for(self.call.phone)
+        if ticket is not None and topic and ticket.topic and topic != ticket.topic:
+            ticket = None  # a new, different procedure: a request of its own
+        if ticket is not None:
+            if topic and not ticket.topic:
+                ticket.topic = topic
+            tickets.add_event(ticket, EventKind.CALLBACK_REQUESTED, "callback asked for again by phone",
+                              data={"call_sid": self.call.call_sid, "channel": "voice", "topic": topic,
+                                    "keys": self.keys_pressed()}, actor="resident:voice")
+        else:
+            ticket = tickets.create_ticket(
+                phone=self.call.phone,
+                channel=Channel.VOICE,
+                reason=reason,
+                topic=topic,
+                language=self.language,
+                event_data={"call_sid": self.call.call_sid},
+            )
         db.session.flush()
         self.open_request = False  # read again if the flow reads it out
         self.call.change("ticket_id", ticket.id)
@@ -158,6 +171,17 @@ class CallContext:
         self.reached("request")
         if ticket.phone:
             outbox.add_job(f"sms-confirmation-{ticket.id}", jobs.send_request_confirmation, ticket.id)
+
+    def keys_pressed(self) -> list[str]:
+        """The keys this call pressed so far, step by step (this step's last)."""
+        pressed: list[str] = []
+        if self.call.id is not None:
+            pressed = [digits for digits in db.session.connection().execute(
+                select(STEPS.c.digits).where(STEPS.c.call_id == self.call.id).order_by(STEPS.c.seq)).scalars()
+                if digits]
+        if self.params.get("Digits"):
+            pressed.append(self.params["Digits"])
+        return pressed
 
     def attach_voice_message(self) -> None:
         self.durable = True
