@@ -33,6 +33,10 @@ REQUEST_BY_CODE = select(TICKETS.c.code, TICKETS.c.status).where(TICKETS.c.code 
 TICKET_CODE = select(TICKETS.c.code).where(TICKETS.c.id == bindparam("ticket_id"))
 
 
+#: A prompt whose text names the office hours (`{hours}`) gets them, and the address and holidays.
+OFFICE_PLACEHOLDER = "{hours}"
+
+
 def spoken_digits(code: str) -> str:
     """`209745` → `2, 0, 9, 7, 4, 5`: how a code appears in a text (the call reads digit prompts)."""
     return ", ".join(code)
@@ -67,7 +71,11 @@ class CallContext:
 
     def prompt(self, key: str, language: str | None = None) -> Prompt:
         """The prompt in the call's language (its recording, else its text: the renderer decides),
-        with the values its placeholders may name (`{code}`)."""
+        with the values its placeholders may name (`{code}`; `{hours}`, `{holidays}`, `{address}`
+        from the office hours, read only for a prompt that names them)."""
+        if "hours" not in self.values and OFFICE_PLACEHOLDER in self.flow.prompts.get(
+                self.flow.default_language, {}).get(key, ""):
+            self.values.update(office_hours.spoken_values(utcnow()))
         values = tuple((name, value) for name, value in self.values.items() if isinstance(value, str))
         return Prompt(key, language or self.language, values)
 
