@@ -249,24 +249,32 @@ class SetLanguage(NodeType):
 
 @register
 class CreateRequest(NodeType):
-    """Put a callback request in the queue (and queue its confirmation SMS).
+    """Put a callback request in the queue (and queue its confirmation SMS). A caller whose
+    number is withheld cannot be called back: the request is still stored, and the call goes
+    to `withheld` (when given) to offer what can work instead.
 
         request_callback:
           type: create_request
           reason: callback_requested
           topic: vneid     # optional; else the topic a menu option chose, if any
           next: request_created
+          withheld: request_noted_no_number   # optional: callers without a number
     """
 
     name = "create_request"
-    fields = {"reason": STRING, "topic": STRING, "next": STRING}
+    fields = {"reason": STRING, "topic": STRING, "next": STRING, "withheld": STRING}
     required = ("reason", "next")
 
     def edges(self, node: dict[str, Any]) -> list[Edge]:
-        return [Edge("next", node["next"], REQUEST)]
+        edges = [Edge("next", node["next"], REQUEST)]
+        if "withheld" in node:
+            edges.append(Edge("withheld", node["withheld"], REQUEST))
+        return edges
 
     def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
         ctx.create_request(reason=node["reason"], topic=node.get("topic") or ctx.values.get("topic"))
+        if ctx.call.phone is None and "withheld" in node:
+            return go(node["withheld"])
         return go(node["next"])
 
 
