@@ -78,3 +78,22 @@ def test_hanging_up_in_the_menu_goes_on_the_open_requests_timeline(twilio):
     assert line.kind == "dropped_call"
     assert line.data["last_node"] == "caller_status" and line.data["keys"] == ["0"]
     assert line.data["heard"] == "information" and line.data["call_sid"] == call.sid
+
+
+def test_an_sms_in_vietnamese_keeps_the_mnong_a_caller_chose(twilio):
+    import uuid
+
+    from hotline.models import Resident
+    from hotline.sms.pipeline import REPLY_RETURN, receive_sms
+
+    call = twilio.call("+84912777888")
+    call.start()
+    call.press("2")  # M'Nông, remembered
+    receive_sms(provider="test", dedup_key=uuid.uuid4().hex, from_number="+84912777888",
+                text="toi can giup lam CCCD", reply_mode=REPLY_RETURN)
+    db.session.commit()
+    db.session.remove()
+    assert db.session.scalar(select(Resident.language).where(Resident.phone == "+84912777888")) == "mnong"
+    again = twilio.call("+84912777888")
+    again.start()
+    assert node_of(again) in ("caller_status", "main_menu")  # no language menu: M'Nông remembered
