@@ -256,3 +256,27 @@ def test_users_pin_sets_an_argon2_hash(booth_app, world, runner):
     staff = db.session.scalar(select(Staff).where(Staff.username == "thu"))
     assert staff.pin_hash.startswith("$argon2") and "4321" not in staff.pin_hash
     assert prompt_recordings.check_pin(staff, "4321") and not prompt_recordings.check_pin(staff, "4322")
+
+
+def test_a_whole_language_is_recorded_in_one_sitting(booth_app, phone, world, media_host, tmp_path,
+                                                     work_queue, runner):
+    """`hotline prompts status` before: M'Nông all missing; after one call keeping every take:
+    all recorded (the closing figure of the issue)."""
+    set_pin("thu")
+    total = len(booth_app.extensions["hotline.prompts"].keys())
+    before = runner.invoke(args=["prompts", "status"]).output
+    assert f"mnong (M'Nông): 0 recorded, 0 text-to-speech, {total} missing" in before
+    call = enter_booth(phone)
+    call.press("2")
+    kept = 0
+    while call.twiml.find("Record") is not None:
+        record_take(phone, call, media_host, tmp_path)
+        call.press("1")
+        kept += 1
+    assert kept == total and "Tiếng M'Nông không còn lời nhắc nào cần ghi" in call.said()
+    assert "M'Nông, còn 0 lời nhắc chưa ghi, bấm 2" in call.said()  # back at the language menu
+    call.press("*")
+    work_queue()
+    after = runner.invoke(args=["prompts", "status"]).output
+    print(*(line for line in (before + after).splitlines() if line.startswith("mnong (")), sep="\n")
+    assert f"mnong (M'Nông): {total} recorded, 0 text-to-speech, 0 missing" in after
