@@ -136,7 +136,7 @@ def test_a_lead_records_mnong_prompts_by_phone_and_the_next_caller_hears_them(
 
     # Who recorded what and when.
     status = runner.invoke(args=["prompts", "status"])
-    assert "mnong (M'Nông): 1 recorded, 0 text-to-speech, 41 missing" in status.output
+    assert "mnong (M'Nông): 1 recorded, 0 text-to-speech, 42 missing" in status.output
     assert "choose_language        recorded  Phạm Thu (phone" in status.output
     # No request was made for the staff call, and the booth was audited.
     assert phone.post("/twilio/voice/status", dict(call.params, CallStatus="completed")).status_code == 204

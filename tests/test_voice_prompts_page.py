@@ -52,7 +52,7 @@ def test_only_leads_and_admins_see_the_page(app, world, login):
     assert login("lan").get("/staff/prompts").status_code == 403
     lead = login("thu")
     page = lead.get("/staff/prompts").get_data(as_text=True)
-    assert "M&#39;Nông: 0 đã ghi âm, 0 giọng máy đọc, 42 còn thiếu" in page
+    assert "M&#39;Nông: 0 đã ghi âm, 0 giọng máy đọc, 43 còn thiếu" in page
     assert "Để nghe tiếng M&#39;Nông, bấm phím 2." in page  # the Vietnamese text to say
     assert "Lời nhắc" in page or "Tải lên" in page
     assert 'href="/staff/prompts"' in lead.get("/staff/").get_data(as_text=True)
