@@ -291,7 +291,8 @@ def main() -> None:
         per_thread = 40_000
 
         def sids(prefix: str) -> list[list[str]]:
-            return [[f"CA{prefix}{thread}{index:026d}" for index in range(per_thread)]
+            # CA + 32 hex digits, as Twilio's (the webhooks refuse to key a call on anything else)
+            return [[f"CA{prefix}{thread}{index:029d}" for index in range(per_thread)]
                     for thread in range(WRK_THREADS)]
 
         warm = sids("00")
@@ -318,7 +319,11 @@ def main() -> None:
         for server in servers:
             server.terminate()
         for server in servers:
-            server.wait(10)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         for drop_database in drops:
             drop_database()
         shutil.rmtree(work, ignore_errors=True)

@@ -18,7 +18,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
-HELP = "keys 0-9 * # (several at once for a code), s = silence, h = hang up"
+HELP = "keys 0-9 * # (several at once for a code, # ends it), s = silence, h = hang up"
+
+
+class HotlineUnreachable(Exception):
+    """The hotline did not answer, or refused the signature: the message says what to do, in one line."""
 
 
 class SignedTransport:
@@ -33,18 +37,31 @@ class SignedTransport:
 
     def post(self, path: str, params: dict[str, str]) -> tuple[int, str]:
         signature = self.validator.compute_signature(urljoin(self.public_url + "/", path.lstrip("/")), params)
-        response = self.session.post(
-            urljoin(self.base_url + "/", path.lstrip("/")), data=params,
-            headers={"X-Twilio-Signature": signature}, timeout=15,
-        )
+        try:
+            response = self.session.post(
+                urljoin(self.base_url + "/", path.lstrip("/")), data=params,
+                headers={"X-Twilio-Signature": signature}, timeout=15,
+            )
+        except requests.RequestException as error:
+            raise HotlineUnreachable(
+                f"no hotline answers at {self.base_url} ({error.__class__.__name__}): start it with "
+                "`hotline up`, or give its address with --url") from None
+        if response.status_code == 403:
+            raise HotlineUnreachable(
+                f"the hotline at {self.base_url} refused the signature: run `hotline call` with the "
+                "same TWILIO_AUTH_TOKEN, HOTLINE_PUBLIC_URL and HOTLINE_DATA_DIR as it "
+                f"(signed for {self.public_url})")
         return response.status_code, response.text
 
 
 class CallSimulator:
     def __init__(self, transport: SignedTransport, from_number: str, *,
                  read: Callable[[str], str | None], write: Callable[[str], None],
-                 language_keys: dict[str, dict[str, str]] | None = None, language: str | None = None):
+                 language_keys: dict[str, dict[str, str]] | None = None, language: str | None = None,
+                 deliver: Callable[[Path, str], str] | None = None):
         self.transport = transport
+        #: Puts a WAV where the hotline finds the recording (returns the RecordingUrl to send).
+        self.deliver = deliver
         self.read = read
         self.write = write
         self.language_keys = language_keys or {}
@@ -120,7 +137,8 @@ class CallSimulator:
             answer = self._ask(f"keys? ({HELP}) ")
             if answer is None or answer == "h":
                 return None
-            key = "" if answer == "s" else answer
+            key = "" if answer == "s" else typed_digits(answer, gather.get("finishOnKey", "#"),
+                                                        gather.get("numDigits"))
         return self._post(action, {"Digits": key} if key else {})
 
     def _record(self, record: ET.Element) -> ET.Element | None:
@@ -134,8 +152,9 @@ class CallSimulator:
             if not path.exists():
                 self.write(f"!! no such file: {path}; recording nothing")
             else:
-                extra = {"RecordingSid": "RE" + uuid.uuid4().hex, "RecordingUrl": path.as_uri(),
-                         "RecordingDuration": str(_duration(path))}
+                sid = "RE" + uuid.uuid4().hex
+                url = self.deliver(path, sid) if self.deliver else path.as_uri()
+                extra = {"RecordingSid": sid, "RecordingUrl": url, "RecordingDuration": str(_duration(path))}
         document = self._post(record.get("action") or "", extra)
         callback = record.get("recordingStatusCallback")
         if extra and callback:
@@ -152,6 +171,16 @@ class CallSimulator:
         return self._post(dial.get("action") or "", {"DialCallStatus": status})
 
 
+def typed_digits(answer: str, finish_on_key: str | None, num_digits: str | None) -> str:
+    """What Twilio posts for keys typed at a Gather: up to its finishOnKey (which it strips),
+    at most numDigits of them."""
+    if finish_on_key and finish_on_key in answer:
+        answer = answer.split(finish_on_key, 1)[0]
+    if num_digits and num_digits.isdigit():
+        answer = answer[: int(num_digits)]
+    return answer
+
+
 def _duration(path: Path) -> int:
     try:
         import soundfile
@@ -159,6 +188,36 @@ def _duration(path: Path) -> int:
         return max(1, round(soundfile.info(str(path)).duration))
     except Exception:
         return 1
+
+
+def running_url(data_dir: Path) -> str:
+    """The address `hotline up` serves on (it notes it in the data folder), else the default."""
+    noted = data_dir / "web_url"
+    try:
+        return noted.read_text(encoding="utf-8").strip() or DEFAULT_URL
+    except OSError:
+        return DEFAULT_URL
+
+
+def local_delivery(data_dir: Path, api_base: str, account_sid: str | None) -> Callable[[Path, str], str]:
+    """A WAV given at the beep, delivered as Twilio would: the recording's file is put where the
+    transcription worker keeps downloaded recordings (`recordings/<RecordingSid>.wav` in the
+    data folder), and the RecordingUrl sent is one on the Twilio API host, so the worker's host
+    check is the production one and finds the file already there instead of downloading."""
+
+    def deliver(path: Path, sid: str) -> str:
+        import shutil
+
+        target = data_dir / "recordings" / f"{sid}.wav"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        account = account_sid or "AC" + "0" * 32
+        return f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account}/Recordings/{sid}"
+
+    return deliver
+
+
+DEFAULT_URL = "http://127.0.0.1:5000"
 
 
 def language_keys(flow: Any) -> dict[str, dict[str, str]]:

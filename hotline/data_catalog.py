@@ -70,6 +70,7 @@ FILES = (
     DataFile("sms/replies.yaml", "sms_templates"),
     DataFile("sms/keywords.yaml", "sms_keywords"),
     DataFile("staff.yaml", "staff"),
+    DataFile("booth.yaml", "prompts", required=False),  # what the recording booth says to staff
 )
 FLOW_FILE = "main.yaml"
 

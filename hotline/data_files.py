@@ -203,6 +203,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
             },
             "holidays": {"type": ["array", "null"], "items": {"type": "date"}},
+            "address": {"type": "string"},
             "ring_seconds": {"type": "integer", "minimum": 1},
             "on_duty": {"type": ["array", "null"], "items": {"type": "string"}},
         },

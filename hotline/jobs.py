@@ -191,6 +191,12 @@ def nightly_backup(night: str) -> str:
     then the next night's row."""
 
 
+@job()
+def store_prompt_recording(recording_id: int) -> str:
+    """Fetch a kept prompt take (from Twilio, or the uploaded file), convert it to 8 kHz mono
+    and make it the prompt callers hear (hotline.prompt_recordings)."""
+
+
 #: The dotted paths rows (and RQ jobs) written before this registry carry in `func`.
 #: `workers.staff_jobs.schedule_at` rows are rewritten by migration 0011 (outbox.run_at).
 registry.former_names.update({

@@ -38,6 +38,8 @@ class OfficeHours:
     holidays: set[dt.date] = field(default_factory=set)
     on_duty: list[str] = field(default_factory=list)
     ring_seconds: int = 20
+    #: Where the commune office is, as residents are told (voice, SMS, dashboard).
+    address: str = ""
 
     def local(self, now: dt.datetime) -> dt.datetime:
         if now.tzinfo is None:
@@ -83,7 +85,8 @@ def parse(data: dict, where: str = "office_hours.yaml", region: str = "VN") -> O
         if number is None:
             raise OfficeHoursError(f"{where} › on_duty: {raw!r} is not a phone number")
         numbers.append(number)
-    return OfficeHours(timezone, hours, holidays, numbers, int(data.get("ring_seconds", 20)))
+    return OfficeHours(timezone, hours, holidays, numbers, int(data.get("ring_seconds", 20)),
+                       str(data.get("address") or ""))
 
 
 def load(path: Path | str, region: str = "VN") -> OfficeHours:
@@ -158,6 +161,55 @@ def describe_week(hours: dict[int, list[tuple[dt.time, dt.time]]], day_names: li
         days = day_names[first] if first == last else f"{day_names[first]}-{day_names[last]}"
         parts.append(days + " " + ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in spans))
     return "; ".join(parts)
+
+
+#: The words the voice menu reads the week and the holidays with (Vietnamese: the language
+#: with a voice; other languages hear these in Vietnamese until their prompts are recorded).
+SPOKEN_DAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+#: How far ahead the voice menu names the coming holidays.
+HOLIDAYS_AHEAD_DAYS = 45
+
+
+def _spoken_clock(moment: dt.time) -> str:
+    return f"{moment.hour} giờ" + (f" {moment.minute:02d}" if moment.minute else "")
+
+
+def spoken_week(hours: dict[int, list[tuple[dt.time, dt.time]]]) -> str:
+    """`từ thứ Hai đến thứ Sáu, từ 7 giờ đến 11 giờ 30 và từ 13 giờ 30 đến 17 giờ; thứ Bảy, …`:
+    the week as the voice menu reads it, grouped like `describe_week`."""
+    groups: list[tuple[int, int, list[tuple[dt.time, dt.time]]]] = []
+    for day in range(7):
+        spans = hours.get(day)
+        if not spans:
+            continue
+        if groups and groups[-1][1] == day - 1 and groups[-1][2] == spans:
+            groups[-1] = (groups[-1][0], day, spans)
+        else:
+            groups.append((day, day, spans))
+    parts = []
+    for first, last, spans in groups:
+        days = SPOKEN_DAYS[first] if first == last else f"từ {SPOKEN_DAYS[first]} đến {SPOKEN_DAYS[last]}"
+        times = " và ".join(f"từ {_spoken_clock(a)} đến {_spoken_clock(b)}" for a, b in spans)
+        parts.append(f"{days}, {times}")
+    return "; ".join(parts)
+
+
+def spoken_holidays(now: dt.datetime) -> str:
+    """The holidays of the coming weeks (`Ngày nghỉ sắp tới: 1 tháng 9, 2 tháng 9.`), else the rule."""
+    hours = current()
+    today = hours.local(now).date()
+    coming = sorted(day for day in hours.holidays if 0 <= (day - today).days <= HOLIDAYS_AHEAD_DAYS)
+    if not coming:
+        return "Nghỉ các ngày lễ, Tết."
+    return "Ngày nghỉ sắp tới: " + ", ".join(f"{day.day} tháng {day.month}" for day in coming[:4]) + "."
+
+
+def spoken_values(now: dt.datetime) -> dict[str, str]:
+    """What the voice menu's `{hours}`, `{holidays}` and `{address}` read: the same source as
+    `is_open` and the SMS reply (the dashboard's imported hours, else office_hours.yaml)."""
+    week = weekly_hours()
+    return {"hours": spoken_week(week) if week else "không có giờ tiếp dân cố định",
+            "holidays": spoken_holidays(now), "address": current().address}
 
 
 def ring_seconds() -> int:

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 #: Telephony audio: 8 kHz mono, 16-bit PCM WAV plays everywhere Twilio does.
 TELEPHONY_RATE = 8000
-AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg")
+AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg", ".m4a")
 #: How long a listing of the audio folder is trusted before looking again.
 LISTING_SECONDS = 30.0
 
@@ -43,23 +43,39 @@ class Rendered:
 
 
 class PromptLibrary:
-    """Decides how each (language, prompt) is heard; cached, since every webhook asks."""
+    """Decides how each (language, prompt) is heard; cached, since every webhook asks.
 
-    def __init__(self, flow: Any, audio_dir: Path | str):
+    Recordings are looked up in the data folder first (`recordings_dir`: what staff
+    recorded by phone or in the browser, which survives upgrades), then in the shipped
+    `audio/` folder (the fallback). A recording's URL carries its version (the file's
+    modification time in nanoseconds), so a provider that caches by URL fetches a new
+    recording at once and never plays a stale one.
+    """
+
+    def __init__(self, flow: Any, audio_dir: Path | str, recordings_dir: Path | str | None = None):
         self.flow = flow
         self.audio_dir = Path(audio_dir)
-        self._listing: dict[tuple[str, str], int] = {}
+        self.recordings_dir = Path(recordings_dir) if recordings_dir else None
+        self._listing: dict[tuple[str, str], tuple[int, Path]] = {}
         self._listed_at = -LISTING_SECONDS
         self._lock = threading.Lock()
         self._gaps_reported: set[tuple[str, str]] = set()
 
-    def _recordings(self) -> dict[tuple[str, str], int]:
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        """Where recordings are looked up, first match wins: the data folder, then audio/."""
+        return tuple(folder for folder in (self.recordings_dir, self.audio_dir) if folder is not None)
+
+    def _recordings(self) -> dict[tuple[str, str], tuple[int, Path]]:
         now = time.monotonic()
         if now - self._listed_at >= LISTING_SECONDS:
             with self._lock:
-                listing = {}
-                for path in self.audio_dir.glob("*/*.wav"):
-                    listing[(path.parent.name, path.stem)] = int(path.stat().st_mtime)
+                listing: dict[tuple[str, str], tuple[int, Path]] = {}
+                for folder in reversed(self.folders):  # the data folder overrides audio/
+                    for path in folder.glob("*/*.wav"):
+                        if path.stem.endswith(".partial"):
+                            continue
+                        listing[(path.parent.name, path.stem)] = (path.stat().st_mtime_ns, path)
                 self._listing, self._listed_at = listing, now
         return self._listing
 
@@ -67,7 +83,29 @@ class PromptLibrary:
         self._listed_at = -LISTING_SECONDS
 
     def recording_version(self, language: str, key: str) -> int | None:
-        return self._recordings().get((language, key))
+        found = self._recordings().get((language, key))
+        return found[0] if found else None
+
+    def recording_path(self, language: str, key: str) -> Path | None:
+        """The file callers hear for (language, prompt), if recorded (data folder first)."""
+        found = self._recordings().get((language, key))
+        return found[1] if found else None
+
+    def keys(self) -> list[str]:
+        """Every prompt of the flow, in the order of the default language's file."""
+        return list(self.flow.prompts.get(self.flow.default_language, {}))
+
+    def store(self, language: str, key: str, source: Path) -> int:
+        """Convert `source` (any rate, WAV/MP3/OGG/FLAC) to 8 kHz mono and make it the prompt
+        callers hear, in the data folder; returns its version."""
+        if self.recordings_dir is None:
+            raise RuntimeError("no data folder for recordings")
+        if language not in self.flow.languages or key not in self.keys():
+            raise ValueError(f"no prompt {key!r} in language {language!r}")
+        target = self.recordings_dir / language / f"{key}.wav"
+        convert_to_telephony(source, target)
+        self.refresh()
+        return target.stat().st_mtime_ns
 
     def source(self, language: str, key: str) -> PromptSource:
         if self.recording_version(language, key) is not None:
@@ -95,21 +133,51 @@ class PromptLibrary:
         return Rendered("say", text, tuple(self.flow.say_attributes(fallback).items()))
 
     def status(self) -> dict[str, dict[str, PromptSource]]:
-        keys = sorted(self.flow.prompts.get(self.flow.default_language, {}))
+        keys = sorted(self.keys())
         return {
             language: {key: self.source(language, key) for key in keys}
             for language in self.flow.languages
         }
 
 
-def convert_to_telephony(source: Path, target: Path) -> None:
-    """Any WAV/MP3/FLAC/OGG at any rate → 8 kHz mono 16-bit WAV (libsndfile reads, soxr resamples)."""
+def _decode(source: Path) -> tuple[Any, int]:
+    """(mono float32 samples, rate): libsndfile for WAV/MP3/FLAC/OGG, else FFmpeg through
+    PyAV (M4A/AAC from a phone, WebM/Opus from a browser's MediaRecorder)."""
+    import numpy as np
+    import soundfile
+
+    try:
+        data, rate = soundfile.read(str(source), dtype="float32", always_2d=True)
+        return data.mean(axis=1), int(rate)
+    except soundfile.LibsndfileError:
+        pass
+    import av
+
+    chunks = []
+    rate = 0
+    with av.open(str(source)) as container:
+        if not container.streams.audio:
+            raise ValueError(f"{source.name}: no audio in this file")
+        resampler = av.AudioResampler(format="flt", layout="mono")
+        for frame in container.decode(audio=0):
+            rate = frame.sample_rate
+            for converted in resampler.resample(frame):
+                chunks.append(converted.to_ndarray().reshape(-1))
+        for converted in resampler.resample(None):
+            chunks.append(converted.to_ndarray().reshape(-1))
+    if not chunks or not rate:
+        raise ValueError(f"{source.name}: no sound in this file")
+    return np.concatenate(chunks).astype("float32"), rate
+
+
+def convert_to_telephony(source: Path, target: Path) -> float:
+    """Any WAV/MP3/FLAC/OGG/M4A/WebM at any rate → 8 kHz mono 16-bit WAV (libsndfile or FFmpeg
+    read, soxr resamples); returns its length in seconds."""
     import numpy as np
     import soundfile
     import soxr
 
-    data, rate = soundfile.read(str(source), dtype="float32", always_2d=True)
-    mono = data.mean(axis=1)
+    mono, rate = _decode(source)
     if rate != TELEPHONY_RATE:
         mono = soxr.resample(mono, rate, TELEPHONY_RATE, quality="HQ")
     peak = float(np.max(np.abs(mono))) if mono.size else 0.0
@@ -119,6 +187,7 @@ def convert_to_telephony(source: Path, target: Path) -> None:
     partial = target.with_suffix(".partial.wav")
     soundfile.write(str(partial), mono, TELEPHONY_RATE, subtype="PCM_16", format="WAV")
     partial.replace(target)  # a half-written file is never played
+    return len(mono) / TELEPHONY_RATE
 
 
 def import_recordings(

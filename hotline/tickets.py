@@ -25,15 +25,17 @@ def new_code() -> str:
         length += 1
 
 
-def resident_for(phone: str | None, language: str | None = None) -> Resident | None:
-    """The resident with this number, created on first contact."""
+def resident_for(phone: str | None, language: str | None = None, *, chosen: bool = False) -> Resident | None:
+    """The resident with this number, created on first contact. `language` fills in a language not
+    known yet; only a language the resident `chosen` (a language command) replaces a known one, so
+    an SMS answered in Vietnamese never overwrites the M'Nông a caller chose on the phone."""
     if phone is None:
         return None
     resident = db.session.scalar(select(Resident).where(Resident.phone == phone))
     if resident is None:
         resident = Resident(phone=phone, language=language)
         db.session.add(resident)
-    elif language:
+    elif language and (chosen or resident.language is None):
         resident.language = language
     return resident
 

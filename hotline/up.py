@@ -70,6 +70,8 @@ def up(port: int, host: str, web_workers: int) -> None:
         Child.command("asr", [*hotline, "worker", "--queue", "asr", "--with-scheduler"], env),
     ]
     local = f"http://127.0.0.1:{port}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "web_url").write_text(local + "\n", encoding="utf-8")  # `hotline call` calls it by default
     reason = None
     try:
         with Supervisor(children, say=click.echo, adopt_orphans=True) as supervisor:

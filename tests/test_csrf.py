@@ -36,7 +36,7 @@ def refused_for_csrf(caplog, client, method: str, url: str, **request) -> tuple[
 def test_every_post_route_needs_the_csrf_token_unless_its_blueprint_is_exempt(app, world, login, caplog):
     ticket = world.ticket(world.village_a)
     admin = login("admin")
-    values = {"code": ticket.code, "village_id": world.village_a.id, "staff_id": world.vol_a.id}
+    values = {"code": ticket.code, "village_id": world.village_a.id, "staff_id": world.vol_a.id, "take_id": 1}
     urls = app.url_map.bind("localhost")
     seen_blueprints = set()
     checked = []

@@ -67,6 +67,7 @@ def test_every_declared_job_has_a_body_in_workers_that_fits_its_declaration():
         "send_request_confirmation", "send_outbound_sms", "send_ticket_sms", "return_to_queue",
         "visit_reminder", "notify_volunteer", "place_callback", "transcribe_voice_message",
         "apply_retention", "nightly_backup",
+        "store_prompt_recording",
     }
     assert {spec.body.__module__ for spec in hotline_jobs} == {m.__name__ for m in workers.main.JOB_MODULES}
     assert jobs.transcribe_voice_message.queue == "asr"

@@ -39,7 +39,7 @@ def test_the_default_flow_passes_and_has_the_promised_keys():
     assert {key: option["language"] for key, option in options.items()} == {"1": "vi", "2": "mnong"}
     main = {key: option["goto"] for key, option in flow.nodes["main_menu"]["options"].items()}
     assert main == {"1": "procedure_menu", "2": "my_status", "3": "info_menu", "4": "leave_message",
-                    "0": "person"}
+                    "0": "person", "9": "choose_language"}
     assert flow.languages["mnong"]["name"] == "M'Nông"
     assert flow.say_attributes("vi")["language"] == "vi-VN"
 

@@ -98,7 +98,9 @@ def test_returning_caller_with_an_open_request_hears_its_status_first(twilio):
     said = call.said()
     assert spoken(ticket.code) in said
     assert "Cán bộ đang xử lý yêu cầu của bạn" in said
-    assert said.index("đang xử lý") < said.index("bấm phím 1")  # status, then the main menu
+    assert said.index("đang xử lý") < said.index("bấm phím 1")  # status, then its choices
+    assert node_of(call) == "caller_status"  # any key or silence: the main menu
+    call.press(None)
     assert node_of(call) == "main_menu"
 
 
@@ -106,9 +108,12 @@ def test_main_2_status_by_number(twilio):
     ticket = open_request()
     call = twilio.call()
     call.start()
+    call.press("0")  # cuts the status short
     assert node_of(call) == "main_menu"
     call.press("2")
     assert spoken(ticket.code) in call.said() and "đang chờ cán bộ gọi lại" in call.said()
+    assert node_of(call) == "my_status"
+    call.press(None)
     assert node_of(call) == "main_menu"
 
 
@@ -132,6 +137,8 @@ def test_main_2_status_by_code_checks_the_check_digit(twilio):
     assert "bấm mã số yêu cầu" in call.said()
     call.press(other.code)
     assert spoken(other.code) in call.said() and "đã được giải quyết xong" in call.said()
+    assert node_of(call) == "status_by_code"  # 1 again, 2 another code, else the main menu
+    call.press(None)
     assert node_of(call) == "main_menu"
 
 
@@ -306,3 +313,47 @@ def test_mnong_without_recordings_speaks_vietnamese_and_with_one_plays_it(app, t
     play = call.gather().find("Play")
     assert play is not None and play.text.startswith("https://hotline.example.org/audio/mnong/main_menu.wav?v=")
     assert call.gather().find("Say") is None
+
+
+def test_a_withheld_number_is_not_promised_a_callback_and_is_offered_what_works(app, twilio):
+    set_office(app, open_now=True)
+    call = to_main_menu(twilio, "anonymous")
+    call.press("1")
+    call.press("2")
+    said = call.said()
+    (ticket,) = tickets()
+    assert "ẩn số nên cán bộ không thể gọi lại" in said and spoken(ticket.code) in said
+    assert "Cán bộ sẽ gọi lại cho bạn sớm" not in said
+    assert node_of(call) == "no_number_menu"
+    call.press("4")  # a voice message with their number spoken
+    assert "đọc rõ số điện thoại của bạn" in call.said() and call.twiml.find("Record") is not None
+    recording = {"RecordingSid": "RE" + "d" * 32, "RecordingUrl": "https://api.twilio.com/x",
+                 "RecordingDuration": "4"}
+    call._post(call.twiml.find("Record").get("action"), dict(call.params, **recording))
+    (ticket,) = tickets()  # the message joined the request
+    assert "Lời nhắn của bạn đã được ghi lại" in call.said()
+    again = to_main_menu(twilio, "anonymous")
+    again.press("1")
+    again.press("2")
+    again.press("0")  # a person now, in office hours
+    assert again.twiml.find("Dial") is not None
+
+
+def test_an_empty_voice_message_still_ends_with_a_request_and_its_code(twilio):
+    call = to_main_menu(twilio)
+    call.press("4")
+    record = call.twiml.find("Record")
+    redirect = call.twiml.find("Redirect")
+    assert redirect is not None and redirect.text == record.get("action")  # what Twilio runs next
+    call._post(redirect.text, dict(call.params))  # silence, or # at once: no RecordingSid
+    (ticket,) = tickets()
+    assert ticket.reason == "callback_requested" and spoken(ticket.code) in call.said()
+
+
+def test_three_wrong_keys_say_why_before_the_help_menu(twilio):
+    call = to_main_menu(twilio)
+    for key in ("7", "8"):
+        call.press(key)
+        assert "không có trong danh sách" in call.said()
+    call.press("6")
+    assert "Vì chưa nhận được phím bấm phù hợp" in call.said() and node_of(call) == "offer_help"

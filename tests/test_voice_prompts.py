@@ -65,8 +65,8 @@ def test_prompts_status_lists_recorded_tts_and_missing(app, runner, tmp_path):
     tone(tmp_path / "audio" / "mnong" / "main_menu.wav", rate=8000, channels=1)
     result = runner.invoke(args=["prompts", "status"])
     assert result.exit_code == 0, result.output
-    assert "vi (Tiếng Việt): 0 recorded, 38 text-to-speech, 0 missing" in result.output
-    assert "mnong (M'Nông): 1 recorded, 0 text-to-speech, 37 missing" in result.output
+    assert "vi (Tiếng Việt): 0 recorded, 43 text-to-speech, 0 missing" in result.output
+    assert "mnong (M'Nông): 1 recorded, 0 text-to-speech, 42 missing" in result.output
     assert "main_menu              recorded" in result.output
 
 
@@ -101,7 +101,7 @@ def test_prompts_synth_makes_placeholder_recordings(app, runner, tmp_path):
     tone(tmp_path / "audio" / "vi" / "goodbye.wav", rate=8000, channels=1, seconds=0.1)
     result = runner.invoke(args=["prompts", "synth", "--lang", "vi"])
     assert result.exit_code == 0, result.output
-    assert "37 placeholder recordings" in result.output  # goodbye was already recorded
+    assert "42 placeholder recordings" in result.output  # goodbye was already recorded
     info = soundfile.info(str(tmp_path / "audio" / "vi" / "digit_7.wav"))
     assert (info.samplerate, info.channels) == (8000, 1) and info.duration > 0.2
     assert soundfile.info(str(tmp_path / "audio" / "vi" / "goodbye.wav")).duration < 0.2

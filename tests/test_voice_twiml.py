@@ -80,7 +80,7 @@ def test_a_recorded_prompt_plays_from_the_public_url_and_placeholders_are_filled
                        Prompt("test_placeholder", "mnong"))
     assert said.tag == "Say" and said.text == "Mã 1, 2."
     assert played.tag == "Play"
-    assert played.text == f"{PUBLIC_URL}/audio/mnong/test_placeholder.wav?v=1700000000"
+    assert played.text == f"{PUBLIC_URL}/audio/mnong/test_placeholder.wav?v=1700000000000000000"
 
 
 def test_a_record_reports_to_the_recording_webhook(edge):

@@ -43,14 +43,14 @@ from rq.scripts import release_lock
 from hotline import jobs
 from hotline.extensions import db
 from hotline.queueing import get_redis
-from workers import asr, privacy_jobs, sms, staff_jobs
+from workers import asr, privacy_jobs, prompts, sms, staff_jobs
 from workers import jobs as request_jobs
 
 log = logging.getLogger(__name__)
 
 #: The modules that bind the bodies of the jobs hotline.jobs declares (one left out is
 #: caught by `jobs.registry.check()` when the worker starts).
-JOB_MODULES = (request_jobs, sms, staff_jobs, asr, privacy_jobs)
+JOB_MODULES = (request_jobs, sms, staff_jobs, asr, privacy_jobs, prompts)
 
 #: Functions run once per worker process before it starts taking jobs
 #: (e.g. loading a speech model); subsystems append to it in their init_app.

@@ -34,6 +34,8 @@ def record_call_status(params: Mapping[str, str], region: str) -> Call:
         reason = unfinished_call_reason(call, status)
         if reason is not None:
             callback_for_unfinished_call(call, reason)
+        elif call.outcome == "information" and call.ticket is None:
+            note_hang_up_on_open_request(call)
     db.session.flush()
     return call
 
@@ -75,6 +77,21 @@ def unfinished_call_reason(call: Call, status: str) -> str | None:
     if call.outcome is None and call.ticket is None:
         return TicketReason.DROPPED_CALL
     return None
+
+
+def note_hang_up_on_open_request(call: Call) -> None:
+    """A caller with an open request heard its status (or other information) and hung up in
+    the menu: no new request, but a line on the open one, with where they were and what they
+    pressed, so staff see they called."""
+    ticket = tickets.open_ticket_for(call.phone)
+    if ticket is None:
+        return
+    steps = sorted(call.steps, key=lambda step: step.seq)
+    data = {"call_sid": call.call_sid, "status": call.status, "heard": call.outcome,
+            "last_node": steps[-1].node if steps else None,
+            "keys": [step.digits for step in steps if step.digits]}
+    tickets.add_event(ticket, EventKind.DROPPED_CALL, "called and hung up in the menu", data=data)
+    call.ticket = ticket
 
 
 def callback_for_unfinished_call(call: Call, reason: str) -> None:

@@ -70,8 +70,11 @@ def flows_reference(target: Path | None) -> None:
 @prompts.command("status")
 def prompts_status() -> None:
     """A table per language: recorded / text-to-speech / missing (falls back to Vietnamese)."""
+    from ..prompt_recordings import live_recordings
+
     library = current_app.extensions["hotline.prompts"]
     library.refresh()
+    who = live_recordings()
     for language, table in library.status().items():
         counts = {source: sum(1 for value in table.values() if value == source)
                   for source in ("recorded", "tts", "missing")}
@@ -80,6 +83,10 @@ def prompts_status() -> None:
                    f"{counts['missing']} missing")
         for key, source in table.items():
             note = "  ← speaks the Vietnamese text" if source == "missing" else ""
+            live = who.get((language, key)) if source == "recorded" else None
+            if live is not None:
+                when = live.live_at.strftime("%Y-%m-%d %H:%M UTC") if live.live_at else ""
+                note = f"  {live.recorded_by or '?'} ({live.channel}, {when})"
             click.echo(f"  {key:<22} {source}{note}")
 
 
@@ -130,16 +137,28 @@ def prompts_synth(language: str, overwrite: bool) -> None:
 @click.option("--from", "from_number", default="+84912345678", show_default=True,
               help="Caller's number; 'anonymous' for a withheld one.")
 @click.option("--lang", "language", help="Pick this language at the language menu.")
-@click.option("--url", default="http://127.0.0.1:5000", show_default=True, help="The running hotline.")
-def call(from_number: str, language: str | None, url: str) -> None:
+@click.option("--url", help="The running hotline (default: the address `hotline up` noted, else "
+              "http://127.0.0.1:5000).")
+def call(from_number: str, language: str | None, url: str | None) -> None:
     """Play a call in the terminal against the running hotline, signed like Twilio."""
-    from ..callsim import HELP, CallSimulator, SignedTransport, language_keys
+    from ..callsim import (
+        HELP,
+        CallSimulator,
+        HotlineUnreachable,
+        SignedTransport,
+        language_keys,
+        local_delivery,
+        running_url,
+    )
 
     flow = current_app.extensions["hotline.flow"]
     if language and language not in flow.languages:
         raise click.BadParameter(f"unknown language {language!r} (known: {', '.join(flow.languages)})")
     config = current_app.config
+    data_dir = Path(config["DATA_DIR"])
+    url = url or running_url(data_dir)
     transport = SignedTransport(url, config["TWILIO_AUTH_TOKEN"], config.get("PUBLIC_URL"))
+    deliver = local_delivery(data_dir, config["TWILIO_API_BASE"], config.get("TWILIO_ACCOUNT_SID"))
 
     def read(question: str) -> str | None:
         click.echo(question, nl=False)
@@ -150,5 +169,8 @@ def call(from_number: str, language: str | None, url: str) -> None:
         return line
 
     click.echo(f"calling {url} from {from_number} ({HELP})")
-    CallSimulator(transport, from_number, read=read, write=click.echo,
-                  language_keys=language_keys(flow), language=language).run()
+    try:
+        CallSimulator(transport, from_number, read=read, write=click.echo, deliver=deliver,
+                      language_keys=language_keys(flow), language=language).run()
+    except HotlineUnreachable as error:
+        raise click.ClickException(str(error)) from None

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select
 
 from .. import jobs, office_hours, outbox, tickets, voicemail
 from ..extensions import db
-from ..models import Channel, Ticket, utcnow
+from ..models import CallStep, Channel, EventKind, Ticket, utcnow
 from ..prompts import PromptLibrary
 from .definition import Flow
 from .instructions import Pause, Prompt, Spoken, StepTarget
@@ -26,10 +26,15 @@ from .steps import CallState, RequestSummary
 DIGIT_PAUSE_SECONDS = 1
 
 TICKETS = Ticket.__table__
+STEPS = CallStep.__table__
 OPEN_REQUEST = select(TICKETS.c.code, TICKETS.c.status).where(
     TICKETS.c.id == tickets.latest_open_ticket_id(bindparam("phone")).scalar_subquery())
 REQUEST_BY_CODE = select(TICKETS.c.code, TICKETS.c.status).where(TICKETS.c.code == bindparam("code"))
 TICKET_CODE = select(TICKETS.c.code).where(TICKETS.c.id == bindparam("ticket_id"))
+
+
+#: A prompt whose text names the office hours (`{hours}`) gets them, and the address and holidays.
+OFFICE_PLACEHOLDER = "{hours}"
 
 
 def spoken_digits(code: str) -> str:
@@ -51,6 +56,8 @@ class CallContext:
     durable: bool = False
     #: The caller's open request as read with the call (False: not read yet).
     open_request: RequestSummary | None | Literal[False] = False  # False: not read yet
+    #: What the node put in its step target's `args` (the recording booth's stage…).
+    args: dict[str, str] = field(default_factory=dict)
 
     @property
     def language(self) -> str:
@@ -58,13 +65,17 @@ class CallContext:
 
     # --- what the caller hears -------------------------------------------------------
 
-    def step(self, node_id: str, attempt: int = 1) -> StepTarget:
+    def step(self, node_id: str, attempt: int = 1, **args: str) -> StepTarget:
         """Where the caller's answer to `node_id` goes: the call's next step."""
-        return StepTarget(node_id, self.next_seq, attempt)
+        return StepTarget(node_id, self.next_seq, attempt, tuple(sorted(args.items())))
 
     def prompt(self, key: str, language: str | None = None) -> Prompt:
         """The prompt in the call's language (its recording, else its text: the renderer decides),
-        with the values its placeholders may name (`{code}`)."""
+        with the values its placeholders may name (`{code}`; `{hours}`, `{holidays}`, `{address}`
+        from the office hours, read only for a prompt that names them)."""
+        if "hours" not in self.values and OFFICE_PLACEHOLDER in self.flow.prompts.get(
+                self.flow.default_language, {}).get(key, ""):
+            self.values.update(office_hours.spoken_values(utcnow()))
         values = tuple((name, value) for name, value in self.values.items() if isinstance(value, str))
         return Prompt(key, language or self.language, values)
 
@@ -92,9 +103,9 @@ class CallContext:
         return [self.prompt("your_code_is"), *self.digits(code), Pause(DIGIT_PAUSE_SECONDS),
                 self.prompt("code_again"), *self.digits(code)]
 
-    def read_status(self, request: RequestSummary) -> list[Spoken]:
+    def read_status(self, request: RequestSummary, once: bool = False) -> list[Spoken]:
         self.values["raw_code"] = request.code
-        said = self.read_code()
+        said = self.read_code() if not once else [self.prompt("your_code_is"), *self.digits(request.code)]
         said.append(self.prompt(f"status_{request.status}"))
         self.reached("information")
         return said
@@ -139,15 +150,27 @@ class CallContext:
         self.call.remember_language = self.call.phone is not None
 
     def create_request(self, *, reason: str, topic: str | None) -> None:
+        """A callback request; like SMS, a caller with an open request adds to it (the topic
+        and the keys pressed go on its timeline) unless they chose a different procedure."""
         self.durable = True
-        ticket = tickets.create_ticket(
-            phone=self.call.phone,
-            channel=Channel.VOICE,
-            reason=reason,
-            topic=topic,
-            language=self.language,
-            event_data={"call_sid": self.call.call_sid},
-        )
+        ticket = tickets.open_ticket_for(self.call.phone)
+        if ticket is not None and topic and ticket.topic and topic != ticket.topic:
+            ticket = None  # a new, different procedure: a request of its own
+        if ticket is not None:
+            if topic and not ticket.topic:
+                ticket.topic = topic
+            tickets.add_event(ticket, EventKind.CALLBACK_REQUESTED, "callback asked for again by phone",
+                              data={"call_sid": self.call.call_sid, "channel": "voice", "topic": topic,
+                                    "keys": self.keys_pressed()}, actor="resident:voice")
+        else:
+            ticket = tickets.create_ticket(
+                phone=self.call.phone,
+                channel=Channel.VOICE,
+                reason=reason,
+                topic=topic,
+                language=self.language,
+                event_data={"call_sid": self.call.call_sid},
+            )
         db.session.flush()
         self.open_request = False  # read again if the flow reads it out
         self.call.change("ticket_id", ticket.id)
@@ -156,6 +179,17 @@ class CallContext:
         self.reached("request")
         if ticket.phone:
             outbox.add_job(f"sms-confirmation-{ticket.id}", jobs.send_request_confirmation, ticket.id)
+
+    def keys_pressed(self) -> list[str]:
+        """The keys this call pressed so far, step by step (this step's last)."""
+        pressed: list[str] = []
+        if self.call.id is not None:
+            pressed = [digits for digits in db.session.connection().execute(
+                select(STEPS.c.digits).where(STEPS.c.call_id == self.call.id).order_by(STEPS.c.seq)).scalars()
+                if digits]
+        if self.params.get("Digits"):
+            pressed.append(self.params["Digits"])
+        return pressed
 
     def attach_voice_message(self) -> None:
         self.durable = True

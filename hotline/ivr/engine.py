@@ -55,7 +55,8 @@ def init_app(app: Any) -> None:
     except FlowError as error:
         app.logger.error("refusing to start: the voice flow is broken:\n%s", error)
         raise
-    prompts = PromptLibrary(flow, app.config["AUDIO_DIR"])
+    recordings = app.config.get("PROMPT_RECORDINGS_DIR") or Path(app.config["DATA_DIR"]) / "prompts"
+    prompts = PromptLibrary(flow, app.config["AUDIO_DIR"], recordings)
     app.extensions["hotline.flow"] = flow
     app.extensions["hotline.prompts"] = prompts
     app.extensions["hotline.voice"] = VoiceMenu(flow, prompts, app.config["DEFAULT_REGION"])
@@ -68,22 +69,23 @@ def answer_call(menu: VoiceMenu, params: Mapping[str, str], render: Render) -> s
 
 def continue_call(
     menu: VoiceMenu, params: Mapping[str, str], node_id: str, seq: int, attempt: int, render: Render,
+    args: Mapping[str, str] | None = None,
 ) -> str:
     """A step webhook: the caller's answer (keys, a recording, a dial status) to `node_id`."""
     digits = (params.get("Digits") or "").strip() or None
-    return run_step(menu, params, seq, node_id, digits, attempt, render)
+    return run_step(menu, params, seq, node_id, digits, attempt, render, args)
 
 
 def run_step(
     menu: VoiceMenu, params: Mapping[str, str], seq: int, node_id: str, digits: str | None, attempt: int,
-    render: Render,
+    render: Render, args: Mapping[str, str] | None = None,
 ) -> str:
     """One webhook, committed whole by step storage; a retry gets the stored document."""
     raw_from = params.get("From")
 
     def produce(call: CallState, open_request: RequestSummary | None) -> Answer:
         ctx = CallContext(flow=menu.flow, prompts=menu.prompts, call=call, next_seq=seq + 1,
-                          node_id=node_id, params=params, open_request=open_request)
+                          node_id=node_id, params=params, open_request=open_request, args=dict(args or {}))
         instructions = walk(ctx, seq, node_id, digits, attempt)
         return Answer(render(instructions), ctx.durable)
 

@@ -35,11 +35,14 @@ Pairs = tuple[tuple[str, str], ...]
 class StepTarget:
     """Where the answer to a Gather/Record/Dial (or a Redirect) goes: the node that asked,
     the step number the answer will carry (each answer is a new, idempotent step), and
-    which attempt at that node it answers (menus count their repeats)."""
+    which attempt at that node it answers (menus count their repeats), and what else the
+    node needs to know when the answer comes back (`args`: the recording booth's stage,
+    language and prompt; short words, carried in the step's signed URL)."""
 
     node: str
     seq: int
     attempt: int = 1
+    args: Pairs = ()
 
 
 @dataclass(frozen=True, slots=True)

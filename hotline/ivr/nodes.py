@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import codes
-from .instructions import Dial, Gather, Hangup, Record
+from .instructions import Dial, Gather, Hangup, Record, Redirect
 from .registry import (
     INFORMATION,
     NODE_TYPES,
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .context import CallContext
     from .definition import Flow
     from .instructions import Spoken
+    from .steps import RequestSummary
 
 __all__ = ["NODE_TYPES", "NodeType", "Edge", "Turn"]
 
@@ -120,6 +121,10 @@ class Menu(NodeType):
                 ctx.values["topic"] = option["topic"]
             return go(option["goto"])
         if attempt >= node.get("tries", self.DEFAULT_TRIES):
+            # Say why the call moves on, rather than a new menu without a word (a flow whose
+            # prompts have no `too_many_tries` text moves on without it).
+            if "too_many_tries" in ctx.flow.prompts.get(ctx.flow.default_language, {}):
+                return go(node["on_failure"], ctx.prompt("too_many_tries"))
             return go(node["on_failure"])
         again = ctx.prompt("no_input" if not digits else "invalid_choice")
         return wait(again, self.gather(ctx, node_id, node, attempt + 1))
@@ -244,30 +249,41 @@ class SetLanguage(NodeType):
 
 @register
 class CreateRequest(NodeType):
-    """Put a callback request in the queue (and queue its confirmation SMS).
+    """Put a callback request in the queue (and queue its confirmation SMS). A caller whose
+    number is withheld cannot be called back: the request is still stored, and the call goes
+    to `withheld` (when given) to offer what can work instead.
 
         request_callback:
           type: create_request
           reason: callback_requested
           topic: vneid     # optional; else the topic a menu option chose, if any
           next: request_created
+          withheld: request_noted_no_number   # optional: callers without a number
     """
 
     name = "create_request"
-    fields = {"reason": STRING, "topic": STRING, "next": STRING}
+    fields = {"reason": STRING, "topic": STRING, "next": STRING, "withheld": STRING}
     required = ("reason", "next")
 
     def edges(self, node: dict[str, Any]) -> list[Edge]:
-        return [Edge("next", node["next"], REQUEST)]
+        edges = [Edge("next", node["next"], REQUEST)]
+        if "withheld" in node:
+            edges.append(Edge("withheld", node["withheld"], REQUEST))
+        return edges
 
     def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
         ctx.create_request(reason=node["reason"], topic=node.get("topic") or ctx.values.get("topic"))
+        if ctx.call.phone is None and "withheld" in node:
+            return go(node["withheld"])
         return go(node["next"])
 
 
 @register
 class VoiceMessage(NodeType):
     """Record a message after the beep; it becomes (or joins) a request with its audio.
+    An empty message (silence, or # at once) makes the provider skip the Record's action and
+    carry on with what follows it: a Redirect to the same step, which then goes to `on_failure`
+    (a callback request with its code read back), so no call ends in silence.
 
         leave_message:
           type: voice_message
@@ -292,7 +308,7 @@ class VoiceMessage(NodeType):
             finish_on_key="#",
             status_callback=True,
         )
-        return wait(ctx.prompt(node["prompt"]), record)
+        return wait(ctx.prompt(node["prompt"]), record, Redirect(record.action))
 
     def on_input(
         self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None, attempt: int,
@@ -381,11 +397,18 @@ class RequestStatus(NodeType):
     `by: code` asks for a code on the keypad (ending with #), checks its check
     digit, and asks again (up to `tries`) when it is wrong or unknown.
 
+    With `options_prompt`, the status is read once inside a key wait: any key cuts it
+    short, 1 reads it again, 2 goes to `another` (e.g. to look up another code), any
+    other key or silence goes on to `found`. Without it, the code is read twice and the
+    call goes on at once.
+
         caller_status:
           type: request_status
           by: caller
           found: main_menu        # after hearing the status
           not_found: main_menu
+          options_prompt: status_options   # "1 hear it again, 2 another code"
+          another: status_by_code
 
         status_by_code:
           type: request_status
@@ -399,7 +422,7 @@ class RequestStatus(NodeType):
     fields = {
         "by": {"enum": ["caller", "code"]}, "prompt": STRING, "found": STRING,
         "not_found": STRING, "on_failure": STRING, "tries": {"type": "integer", "minimum": 1, "maximum": 5},
-        "timeout": SECONDS,
+        "timeout": SECONDS, "options_prompt": STRING, "another": STRING,
     }
     required = ("by", "found")
     DEFAULT_TRIES = 3
@@ -407,25 +430,40 @@ class RequestStatus(NodeType):
     def edges(self, node: dict[str, Any]) -> list[Edge]:
         other = node.get("not_found") if node.get("by") == "caller" else node.get("on_failure")
         edges = [Edge("found", node["found"], INFORMATION)]
+        if "another" in node:
+            edges.append(Edge("another", node["another"], by_caller=True))
         if other:
             edges.append(Edge("not_found" if node.get("by") == "caller" else "on_failure", other))
         return edges
 
+    def prompts(self, node: dict[str, Any]) -> list[str]:
+        return [node[name] for name in ("prompt", "options_prompt") if name in node]
+
     def check(self, node: dict[str, Any], flow: Flow) -> list[str]:
+        if ("another" in node) and "options_prompt" not in node:
+            return ["another needs options_prompt (what tells the caller the keys)"]
         if node["by"] == "caller":
             return [] if "not_found" in node else ["by: caller needs not_found"]
         return [f"by: code needs {name}" for name in ("prompt", "on_failure") if name not in node]
 
     def waits(self, node: dict[str, Any]) -> bool:
-        return node.get("by") == "code"
+        return node.get("by") == "code" or "options_prompt" in node
 
     def enter(self, ctx: CallContext, node: dict[str, Any]) -> Turn:
         if node["by"] == "caller":
             request = ctx.caller_open_request()
             if request is None:
                 return go(node["not_found"])
-            return go(node["found"], *ctx.read_status(request))
+            return self.heard(ctx, ctx.node_id, node, request)
         return wait(self.gather(ctx, ctx.node_id, node, 1))
+
+    def heard(self, ctx: CallContext, node_id: str, node: dict[str, Any], request: RequestSummary) -> Turn:
+        """The status read out: at once (code twice), or once inside a key wait (any key cuts it)."""
+        if "options_prompt" not in node:
+            return go(node["found"], *ctx.read_status(request))
+        said = (*ctx.read_status(request, once=True), ctx.prompt(node["options_prompt"]))
+        return wait(Gather(action=ctx.step(node_id, stage="heard", code=request.code), timeout=5,
+                           prompts=said, num_digits=1))
 
     def gather(self, ctx: CallContext, node_id: str, node: dict[str, Any], attempt: int) -> Gather:
         return Gather(
@@ -438,6 +476,14 @@ class RequestStatus(NodeType):
     def on_input(
         self, ctx: CallContext, node_id: str, node: dict[str, Any], digits: str | None, attempt: int,
     ) -> Turn:
+        if ctx.args.get("stage") == "heard":
+            code = ctx.args.get("code", "")
+            request = ctx.find_request(code) if digits == "1" and codes.is_valid_code(code) else None
+            if request is not None:
+                return self.heard(ctx, node_id, node, request)
+            if digits == "2" and "another" in node:
+                return go(node["another"])
+            return go(node["found"])
         if node["by"] != "code":
             return go(node_id)
         if digits == "*":
@@ -445,7 +491,7 @@ class RequestStatus(NodeType):
         code = (digits or "").replace("*", "")
         request = ctx.find_request(code) if codes.is_valid_code(code) else None
         if request is not None:
-            return go(node["found"], *ctx.read_status(request))
+            return self.heard(ctx, node_id, node, request)
         if attempt >= node.get("tries", self.DEFAULT_TRIES):
             return go(node["on_failure"])
         if not code:
@@ -454,3 +500,7 @@ class RequestStatus(NodeType):
             again = ctx.prompt("code_unknown" if codes.is_valid_code(code) else "code_invalid")
         return wait(again, self.gather(ctx, node_id, node, attempt + 1))
 
+
+
+# The recording booth's door lives in its own module (staff only); importing it registers it.
+from . import booth  # noqa: E402, F401

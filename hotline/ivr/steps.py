@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .. import tickets
 from ..extensions import db
-from ..models import Call, CallStep, Resident, Ticket, utcnow
+from ..models import Call, CallStep, Resident, Staff, Ticket, utcnow
 
 
 @dataclass
@@ -51,6 +51,9 @@ class CallState:
     changed: set[str] = field(default_factory=set)
     #: The caller chose a language: their number remembers it for the next call.
     remember_language: bool = False
+    #: The role of the active staff account whose registered phone this is, when it has a
+    #: recording-booth PIN (the booth's door asks for it); None for everyone else.
+    staff_role: str | None = None
 
     def change(self, name: str, value: Any) -> None:
         if getattr(self, name) != value:
@@ -95,13 +98,15 @@ def _read_call_statement() -> Any:
     open_request = TICKETS.alias("open_request")
     phone = bindparam("phone", type_=String)
     remembered = select(RESIDENTS.c.language).where(RESIDENTS.c.phone == phone).scalar_subquery()
+    staff_role = select(STAFF.c.role).where(
+        STAFF.c.phone == phone, STAFF.c.active.is_(True), STAFF.c.pin_hash.is_not(None)).scalar_subquery()
     # A correlated lookup, not a join: PostgreSQL keeps the plan it made for the prepared
     # statement while the tables were nearly empty, and a join may then scan every step.
     stored = select(STEPS.c.twiml).where(
         STEPS.c.call_id == CALLS.c.id, STEPS.c.seq == bindparam("seq")).scalar_subquery()
     return select(
         CALLS.c.id, CALLS.c.language, CALLS.c.ticket_id, CALLS.c.outcome, stored.label("twiml"),
-        remembered.label("remembered_language"),
+        remembered.label("remembered_language"), staff_role.label("staff_role"),
         open_request.c.code.label("open_code"), open_request.c.status.label("open_status"),
     ).select_from(
         wanted.outerjoin(CALLS, CALLS.c.call_sid == wanted.c.call_sid)
@@ -119,8 +124,8 @@ def _remember_language(dialect: Any) -> Any:
         index_elements=[RESIDENTS.c.phone], set_={"language": upsert.excluded.language})
 
 
-CALLS, STEPS, RESIDENTS, TICKETS = (  # as Tables (a model's __table__ is typed as any FromClause)
-    db.metadata.tables[model.__tablename__] for model in (Call, CallStep, Resident, Ticket)
+CALLS, STEPS, RESIDENTS, TICKETS, STAFF = (  # as Tables (a model's __table__ is typed as any FromClause)
+    db.metadata.tables[model.__tablename__] for model in (Call, CallStep, Resident, Ticket, Staff)
 )
 CALL_STATE_COLUMNS = ("call_sid", "from_number", "phone", "to_number", "language", "ticket_id", "outcome")
 STEP_COLUMNS = ("call_id", "seq", "node", "digits", "twiml", "created_at")
@@ -211,6 +216,7 @@ def read_call(connection: Connection, call: CallState, seq: int) -> tuple[str | 
     else:
         call.id, call.language, call.ticket_id, call.outcome = (
             found.id, found.language, found.ticket_id, found.outcome)
+    call.staff_role = found.staff_role
     open_request = RequestSummary(found.open_code, found.open_status) if found.open_code else None
     return found.twiml, open_request
 

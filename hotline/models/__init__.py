@@ -15,6 +15,7 @@ from .core import (  # noqa: F401
     utcnow,
 )
 from .org import Role, Staff, Team, Village  # noqa: F401, E402
+from .prompts import PromptRecording, RecordingStatus  # noqa: F401, E402
 from .sms import SmsMessage, SmsOptOut, SmsOutbound  # noqa: F401,E402
 from .speech import Transcription, TranscriptionStatus  # noqa: F401, E402
 from .staff import (  # noqa: F401, E402

@@ -61,6 +61,8 @@ class Staff(Model):
     role: Mapped[str] = mapped_column(String(16), default=Role.VOLUNTEER)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    #: argon2 hash of the PIN that opens the recording booth by phone (hotline.prompt_booth).
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
     #: sha256 of the API token: the token itself is shown once and never stored.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     language: Mapped[str] = mapped_column(String(8), default="vi")

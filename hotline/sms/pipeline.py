@@ -400,7 +400,7 @@ class _Context:
         language = self.match.language
         if language not in messaging.reply_languages() or self.phone is None:
             return self.say("sms_language_usage")
-        tickets.resident_for(self.phone, language)
+        tickets.resident_for(self.phone, language, chosen=True)
         self.language = language
         return self.say("sms_language_set")
 

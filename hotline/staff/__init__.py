@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 
     from ..api import bp as api_bp
+    from . import prompts_views  # noqa: F401  (the Prompts page's routes, on the dashboard's blueprint)
     from .views import bp, login_needed
 
     login_manager.unauthorized_handler(login_needed)

@@ -118,3 +118,22 @@ def password(username: str, password: str) -> None:
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"password set for {username}")
+
+
+@users.command("pin")
+@click.argument("username")
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4 to 8 digits")
+def pin(username: str, pin: str) -> None:
+    """Set USERNAME's PIN for the recording booth (called from their registered phone)."""
+    from .. import prompt_recordings
+
+    staff = db.session.scalar(select(Staff).where(Staff.username == username.lower()))
+    if staff is None:
+        raise click.ClickException(f"no staff member {username}")
+    try:
+        with unit_of_work():
+            prompt_recordings.set_pin(staff, pin, actor="cli")
+    except prompt_recordings.PinRefused as error:
+        raise click.ClickException(str(error)) from error
+    note = "" if staff.phone else " (no registered phone yet: set one, the booth knows staff by caller ID)"
+    click.echo(f"PIN set for {username}{note}")

@@ -234,6 +234,8 @@ def _retry_due(event, data, names):
 def _callback_requested(event, data, names):
     if "staff" in data:
         return _("%(name)s is calling back through the hotline", name=names.person(data["staff"]))
+    if data.get("channel") == "voice":
+        return _("callback asked for again by phone")
     return _("callback asked for by SMS")
 
 

@@ -236,6 +236,9 @@ def _ensure_audio(row: Transcription, message: VoiceMessage, data_dir: Path) -> 
     suffix = ".mp3" if url.endswith(".mp3") else ".wav"
     safe_sid = re.sub(r"[^A-Za-z0-9_-]", "_", message.recording_sid)
     relative = Path("recordings") / f"{safe_sid}{suffix}"
+    if (data_dir / relative).is_file():  # delivered there already (`hotline call`: a WAV at the beep)
+        row.audio_path = str(relative)
+        return data_dir / relative
     sid, token = config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN")
     fetch(url, data_dir / relative, auth=(sid, token) if sid and token else None,
           delays=[float(d) for d in config["ASR_DOWNLOAD_DELAYS"]])

@@ -25,6 +25,8 @@ bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 #: The highest step number a call can reach (each step is one webhook; calls end long before).
 MAX_STEP = 10_000
 MAX_ATTEMPT = 100
+#: Step arguments a node may carry in its step URL (StepTarget.args), each a short word.
+STEP_ARGS = ("stage", "lang", "key", "rec", "code")
 
 
 def twiml(body: str) -> Response:
@@ -87,8 +89,13 @@ def step() -> Response:
             "voice step with odd arguments: node %s, n %r", problems, request.args.get("n", "")[:20])
     if "CallSid" not in params.values or seq is None:  # (CallSid, n) is the step's key
         return _unkeyed_call()
+    args = {}
+    for name in STEP_ARGS:
+        value, odd = webhook_input.clean_text(request.args.get(name, ""), 64)
+        if value and not odd:
+            args[name] = value
     return answer_safely(
-        lambda: engine.continue_call(voice_menu(), params.values, node_id, seq, attempt, render))
+        lambda: engine.continue_call(voice_menu(), params.values, node_id, seq, attempt, render, args))
 
 
 @bp.post("/status")

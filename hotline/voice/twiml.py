@@ -56,7 +56,9 @@ def public_base_url() -> str:
 
 
 def step_url(target: StepTarget) -> str:
-    return url_for("voice.step", node=target.node, n=target.seq, attempt=target.attempt)
+    values: dict[str, Any] = {"node": target.node, "n": target.seq, "attempt": target.attempt,
+                              **dict(target.args)}
+    return url_for("voice.step", **values)
 
 
 class _Blank(dict):
