@@ -22,6 +22,8 @@ LONGEST = {
     "time": "23:59",
     "name": "Nguyen Thi Ngoc Huyen",
     "village": "Thon Bu Sir Bon Dak Ra",
+    # office_hours.yaml's address: the reply is cut to one segment past this (pipeline.on_address)
+    "address": "Bo phan mot cua, tru so Uy ban nhan dan xa Dak Ru, huyen Dak R'Lap",
 }
 # The longest week a commune realistically keeps: two spans on weekdays and Saturday,
 # Sunday morning (English day names are the longer ones).

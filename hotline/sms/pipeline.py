@@ -269,7 +269,12 @@ class _Context:
         return self.say("sms_smalltalk")
 
     def on_address(self) -> str:
-        return self.say("sms_address")
+        """Where the office is: the one address the voice menu reads too (office_hours.yaml ›
+        address); cut to one segment, since a commune writes it as long as it likes."""
+        address = office_hours.current().address
+        if not address:
+            return self.say("sms_address_none")
+        return messaging.one_segment(self.say("sms_address", address=address))
 
     def on_help(self) -> str:
         hint = self.match.hint
