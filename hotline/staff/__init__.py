@@ -58,14 +58,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 
-    from ..api import bp as api_bp
+    from .. import api
     from .views import bp, login_needed
 
     login_manager.unauthorized_handler(login_needed)
     headers.init_app(app)  # the whole app's responses, not only the dashboard's
 
     app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
+    api.init_app(app)  # the JSON API, and JSON for every error under /api/
 
 
 def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
