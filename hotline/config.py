@@ -58,8 +58,11 @@ class Defaults:
     #: Seconds a SQLite writer waits for another's lock before failing: well inside Twilio's
     #: 15-second webhook limit.
     SQLITE_BUSY_TIMEOUT = 10
-    # Staff dashboard sessions: HTTPS-only, not readable by scripts, not sent cross-site.
-    SESSION_COOKIE_SECURE = True
+    # Staff dashboard sessions: not readable by scripts, not sent cross-site, and Secure
+    # whenever the app is served over HTTPS. "auto": Secure exactly when the request came
+    # over HTTPS (directly, or through a declared proxy's X-Forwarded-Proto, PROXY_COUNT),
+    # so a plain-HTTP office install keeps its login; true/false force it (staff/headers.py).
+    SESSION_COOKIE_SECURE: bool | str = "auto"
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True

@@ -24,6 +24,7 @@ EDGES = {
     "hotline/api/": "the JSON API",
     "hotline/sms/views.py": "the SMS webhooks",
     "hotline/staff/views.py": "the dashboard's pages",
+    "hotline/staff/admin_views.py": "the admin's pages for accounts, teams and villages",
     "hotline/twilio_auth.py": "checks X-Twilio-Signature on the incoming request",
     "hotline/health.py": "the health endpoint",
     "hotline/metrics.py": "the metrics endpoint",

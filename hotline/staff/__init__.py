@@ -23,7 +23,8 @@ babel = Babel()
 #: Settings of this area, overridable as HOTLINE_<NAME> like every other setting.
 DEFAULTS = {
     "STAFF_ON_TIME_HOURS": 48,  # the on-time target, from a request's arrival
-    "STAFF_LOGIN_MAX_FAILURES": 5,  # per username or address, within the window
+    "STAFF_LOGIN_MAX_FAILURES": 5,  # per account, within the window (hotline.staff.accounts)
+    "STAFF_LOGIN_MAX_FAILURES_PER_ADDRESS": 20,  # per address: then it may not retry those accounts
     "STAFF_LOGIN_WINDOW_MINUTES": 15,
     "STAFF_QUEUE_REFRESH_SECONDS": 20,
 }
@@ -59,12 +60,14 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 
     from .. import api
+    from . import admin_views
     from .views import bp, login_needed
 
     login_manager.unauthorized_handler(login_needed)
     headers.init_app(app)  # the whole app's responses, not only the dashboard's
 
     app.register_blueprint(bp)
+    app.register_blueprint(admin_views.bp)  # accounts, teams and villages from the browser
     api.init_app(app)  # the JSON API, and JSON for every error under /api/
 
 

@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..tickets import get_by_code
 from ..unit_of_work import in_unit_of_work, unit_of_work
-from . import access, accounts, audit, claims, forms, outcomes, reports, timeline
+from . import access, accounts, audit, claims, forms, headers, outcomes, reports, timeline
 from .labels import label
 from .languages import LANGUAGES
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
@@ -75,7 +75,23 @@ def template_globals() -> dict:
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error: CSRFError):
-    """CSRFProtect's refusal (no token, a stale one, another site's page), in the person's language."""
+    """CSRFProtect's refusal (no token, a stale one, another site's page), in the person's
+    language. When the session cookie itself did not come back, the browser did not keep it:
+    say so, and why when it can be told (a cookie forced Secure on a plain-HTTP page)."""
+    if error.description == "The CSRF session token is missing.":
+        if not request.is_secure and headers.cookie_secure_forced():
+            message = _(
+                "This dashboard keeps its login cookie only over HTTPS, but this page was opened "
+                "over plain HTTP, so the browser did not keep it. Open the dashboard with https://, "
+                "or ask the administrator to set HOTLINE_SESSION_COOKIE_SECURE=auto."
+            )
+        else:
+            message = _(
+                "Your browser did not keep this site's cookie, so the form cannot be checked. "
+                "Allow cookies for this address, always open the dashboard by the same address, "
+                "then reload the page."
+            )
+        return render_template("staff/error.html", message=message), 400
     return render_template(
         "staff/error.html", message=_("The form expired. Reload the page and try again.")
     ), 400
@@ -156,11 +172,16 @@ def login():
             if not refused.throttled:  # the login failed, yet the failure counts: a unit of its own
                 with unit_of_work(client_address=address):
                     accounts.record_failed_login(username, address)
-            message = (
-                _("Too many failed attempts. Wait a few minutes and try again.")
-                if refused.throttled
-                else _("Wrong username or password.")
-            )
+            if refused.locked == "account":
+                message = _(
+                    "This account is locked after too many wrong passwords. Wait %(minutes)s minutes, "
+                    "or ask an administrator to unlock it.",
+                    minutes=current_app.config["STAFF_LOGIN_WINDOW_MINUTES"],
+                )
+            elif refused.throttled:
+                message = _("Too many failed attempts. Wait a few minutes and try again.")
+            else:
+                message = _("Wrong username or password.")
             return render_template("staff/login.html", error=message), 429 if refused.throttled else 401
         session.clear()
         login_user(staff)
