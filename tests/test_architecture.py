@@ -27,6 +27,7 @@ EDGES = {
     "hotline/staff/admin_views.py": "the admin's pages for accounts, teams and villages",
     "hotline/twilio_auth.py": "checks X-Twilio-Signature on the incoming request",
     "hotline/health.py": "the health endpoint",
+    "hotline/home.py": "the site's front door: `/` and the favicon",
     "hotline/metrics.py": "the metrics endpoint",
     "hotline/recordings.py": "the recording status webhook",
     "hotline/__init__.py": "the app factory",
