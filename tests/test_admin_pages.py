@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from sqlalchemy import func, select
 
 from hotline.extensions import db
@@ -119,3 +121,41 @@ def test_an_admin_adds_teams_and_villages(world, login):
     page = admin.get("/staff/admin/places").get_data(as_text=True)
     assert "Bon Đăk Nia" in page and "Tổ 24" in page
     assert db.session.scalar(select(func.count()).select_from(Village).where(Village.code == "V13")) == 0
+
+
+# --- the CSV import form ------------------------------------------------------------------
+
+
+def _import(admin, kind, content: bytes | None, name="file.csv"):
+    data = {"kind": kind}
+    if content is not None:
+        data["file"] = (io.BytesIO(content), name)
+    return admin.post("/staff/admin/import", data=data, content_type="multipart/form-data")
+
+
+def test_after_a_failed_import_the_chosen_kind_is_kept(world, login):
+    admin = login("admin")
+    response = _import(admin, "villages", "code,name,team\nV09,Thôn 9,T99\n".encode())
+    assert response.status_code == 302 and "kind=villages" in response.location
+    page = admin.get(response.location).get_data(as_text=True)
+    assert '<option value="villages" selected' in page
+    assert "Chưa nhập gì: 1 dòng lỗi." in page
+    assert db.session.scalar(select(func.count()).select_from(Village).where(Village.code == "V09")) == 0
+
+
+def test_an_empty_submit_says_what_is_missing(world, login):
+    admin = login("admin")
+    header_only = "Tệp chỉ có dòng tiêu đề, không có dòng dữ liệu: không nhập gì."
+    cases = [
+        (("staff", None), "Chưa gửi gì: hãy chọn một tệp CSV rồi bấm Nhập."),
+        (("staff", b"", ""), "Chưa gửi gì: hãy chọn một tệp CSV rồi bấm Nhập."),
+        (("teams", b"   \n"), "Tệp trống: không nhập gì."),
+        (("teams", b"code,name\n"), header_only),
+        (("", b"code,name\nT9,x\n"), "Hãy chọn loại dữ liệu cần nhập."),
+    ]
+    for args, message in cases:
+        response = _import(admin, *args)
+        assert response.status_code == 302
+        page = admin.get(response.location).get_data(as_text=True)
+        assert message in page, message
+    assert '<option value="teams" selected' in admin.get("/staff/admin?kind=teams").get_data(as_text=True)

@@ -507,6 +507,7 @@ def admin():
         people=db.session.scalars(select(Staff).order_by(Staff.username)).all(),
         audit_entries=db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all(),
         import_kinds=list(COLUMNS),
+        chosen_kind=request.args.get("kind") if request.args.get("kind") in COLUMNS else None,
     )
 
 
@@ -519,23 +520,35 @@ def admin_import():
 
     kind = request.form.get("kind", "")
     upload = request.files.get("file")
-    if kind not in COLUMNS or upload is None or not upload.filename:
-        flash(_("Choose what to import and a CSV file."), "error")
-        return redirect(url_for("staff.admin"))
+    # After a refusal the page comes back with the same kind chosen, so the admin only picks the file again.
+    kept = {"kind": kind} if kind in COLUMNS else {}
+    again = redirect(url_for("staff.admin", **kept) + "#import-form")
+    if kind not in COLUMNS:
+        flash(_("Choose what to import."), "error")
+        return again
+    if upload is None or not upload.filename:
+        flash(_("Nothing was sent: choose a CSV file, then press Import."), "error")
+        return again
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
         text = "\x00"
     if "\x00" in text:  # not text (and PostgreSQL would refuse it)
         flash(_("The file is not UTF-8 text (save it as CSV UTF-8)."), "error")
-        return redirect(url_for("staff.admin"))
+        return again
+    if not text.strip():
+        flash(_("The file is empty: nothing imported."), "error")
+        return again
     try:
         count = import_csv(text, kind, actor=current_user.username)
     except ImportFailed as failed:
         flash(_("Nothing imported: %(count)s bad row(s).", count=len(failed.errors)), "error")
         for error in failed.errors[:50]:
             flash(str(error), "error")
-        return redirect(url_for("staff.admin"))
+        return again
+    if count == 0:
+        flash(_("The file has its header but no rows: nothing imported."), "error")
+        return again
     flash(_("Imported %(count)s row(s).", count=count), "ok")
     return redirect(url_for("staff.admin"))
 
