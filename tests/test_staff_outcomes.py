@@ -216,7 +216,7 @@ def test_home_visit_texts_the_resident_now_and_the_day_before_and_the_volunteer(
         data={"outcome": "home_visit", "visit_on": three_days_ago.isoformat()},
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "Ngày hẹn đã qua." in page
+    assert "Ngày hẹn đã qua: hãy chọn hôm nay hoặc một ngày sau." in page
 
 
 def test_transfer_moves_the_request_to_another_team(world, login):

@@ -294,6 +294,8 @@ def ticket(code: str):
         villages=villages,
         today=clock.today(ZoneInfo(current_app.config["TIMEZONE"])),
         lines=timeline.lines(ticket.events),
+        # Release, call back and record an outcome: offered only to whoever may do them.
+        may_work=ticket.assignee_id == current_user.id or access.can_assign(current_user),
     )
 
 
@@ -309,7 +311,7 @@ def _claim_error(error: claims.ClaimError) -> str:
         "not_claimed": _("Nobody has claimed this request."),
         "not_lead": _("Only a team lead or an admin can do that."),
         "wrong_team": _("That person cannot work this request."),
-        "bad_date": _("The visit date is in the past."),
+        "bad_date": _("The visit date is in the past: choose today or a later day."),
         "no_number": _("The resident's number is unknown."),
     }
     return messages.get(error.reason, str(error))
@@ -414,6 +416,7 @@ def note(code: str):
     ticket = ticket_or_404(code)
     try:
         outcomes.add_note(ticket, current_user, request.form.get("text", ""))
+        flash(_("Note saved."), "ok")
     except ValueError:
         flash(_("The note is empty."), "error")
     return _back(ticket)
@@ -433,6 +436,7 @@ def set_village(code: str):
     if not access.can_see(current_user, ticket):
         flash(_("Request routed to %(team)s.", team=ticket.team.name if ticket.team else "?"), "ok")
         return redirect(url_for("staff.queue"))
+    flash(_("Village saved: %(village)s.", village=village.name), "ok")
     return _back(ticket)
 
 
@@ -441,7 +445,9 @@ def set_village(code: str):
 @one_action
 def set_elderly(code: str):
     ticket = ticket_or_404(code)
-    outcomes.set_elderly(ticket, current_user, request.form.get("elderly") == "1")
+    elderly = request.form.get("elderly") == "1"
+    outcomes.set_elderly(ticket, current_user, elderly)
+    flash(_("Saved: marked as elderly.") if elderly else _("Saved: no longer marked as elderly."), "ok")
     return _back(ticket)
 
 
