@@ -12,16 +12,22 @@ if TYPE_CHECKING:
     from flask import Flask
 
 
-def create_app(test_config: dict | None = None, *, only_config: bool = False) -> Flask:
+def create_app(
+    test_config: dict | None = None, *, only_config: bool = False, require_database: bool = False
+) -> Flask:
     """The app, step by step. `only_config` stops after the configuration: a command that only
     reads rows (`hotline tickets list`, hotline/cli.py) opens its own Core connection and starts
-    in a fraction of the time."""
+    in a fraction of the time. `require_database`: a command that works on rows raises
+    config.NoDatabase, having created nothing, when there is no migrated database
+    (hotline/cli.py says so in one line)."""
     from flask import Flask
 
     from .config import load_config
 
     app = Flask(__name__, instance_relative_config=False)
-    load_config(app, test_config)
+    load_config(app, test_config, require_database=require_database)
+    if require_database:
+        check_database(app)
     if only_config:
         protect_logs(app)
         return app
@@ -51,6 +57,29 @@ def register_database(app: Flask) -> None:
         drop_closed_connections(db.engine)
 
 
+def check_database(app: Flask) -> None:
+    """The database answers and has been migrated (an empty SQLite file, a PostgreSQL database
+    nobody upgraded, or one that does not answer are each one line, not a traceback). A Core
+    engine of its own: the config-only commands never load Flask-SQLAlchemy."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .config import NoDatabase, no_database_message
+
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        migrated = inspect(engine).has_table("alembic_version")
+    except SQLAlchemyError as error:
+        cause = getattr(error, "orig", None) or error
+        first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise NoDatabase(f"cannot reach the database {where}: {first_line}") from None
+    finally:
+        engine.dispose()
+    if not migrated:
+        raise NoDatabase(no_database_message(where))
+
+
 def register_extensions(app: Flask) -> None:
     from . import data_catalog, queueing, transcription
     from .extensions import db, migrate
@@ -64,8 +93,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import health, metrics, recordings, sms, staff, voice
+    from . import health, home, metrics, recordings, sms, staff, voice
 
+    app.register_blueprint(home.bp)  # `/`: the dashboard or a short landing page; the favicon
     app.register_blueprint(health.bp)
     metrics.init_app(app)  # /metrics and the webhook latency histograms
     app.register_blueprint(voice.bp)

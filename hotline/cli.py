@@ -41,13 +41,23 @@ class Entry:
     target: str
     help: str
     app: str | None
+    #: It works on rows: with no (migrated) database it stops with one line, creating nothing.
+    needs_rows: bool = False
 
     def load(self) -> click.Command:
         return _load(self.target)
 
     def app_factory(self) -> Callable[[], Flask]:
         create_app = _load("hotline:create_app")
-        return lambda: create_app(only_config=self.app == CONFIG)
+        no_database = _load("hotline.config:NoDatabase")
+
+        def build() -> Flask:
+            try:
+                return create_app(only_config=self.app == CONFIG, require_database=self.needs_rows)
+            except no_database as missing:
+                raise click.ClickException(str(missing)) from None
+
+        return build
 
 
 COMMANDS = {
@@ -58,36 +68,40 @@ COMMANDS = {
     "db": Entry("flask_migrate.cli:db", "Perform database migrations.", FULL),
     "flows": Entry("hotline.ivr.commands:flows", "The voice menus in ivr_flows/.", None),
     "import": Entry("hotline.staff.cli:import_command",
-                    "Import KIND from a CSV file (all rows or none).", FULL),
+                    "Import KIND from a CSV file (all rows or none).", FULL, needs_rows=True),
     "jobs": Entry("hotline.commands:jobs_group",
                   "The background jobs (hotline.jobs) and the bodies workers/ binds to them.", FULL),
     "models": Entry("hotline.transcription.cli:models",
                     "Speech models (Vosk) for transcribing voice messages.", FULL),
     "outbox": Entry("hotline.commands:outbox_group", "Jobs between the database and RQ: pending, set aside, "
-                    "relayed but unfinished, failed.", FULL),
+                    "relayed but unfinished, failed.", FULL, needs_rows=True),
     "prompts": Entry("hotline.ivr.commands:prompts",
                      "Recorded prompts and text-to-speech, per language.", FULL),
     "relay": Entry("hotline.commands:relay",
-                   "Move jobs from the database outbox into RQ (catches up after Redis outages).", FULL),
+                   "Move jobs from the database outbox into RQ (catches up after Redis outages).", FULL,
+                   needs_rows=True),
     "residents": Entry("hotline.privacy_cli:residents", "A resident's data by phone number: export it, "
-                       "erase it (Decree 13/2023/ND-CP).", FULL),
+                       "erase it (Decree 13/2023/ND-CP).", FULL, needs_rows=True),
     "restore": Entry("hotline.privacy_cli:restore_command", "Restore ARCHIVE (from `hotline backup`) into "
                      "an empty data folder; then `hotline up`.", None),
     "retention": Entry("hotline.privacy_cli:retention_command",
-                       "Apply the retention periods now (the nightly job does it too).", FULL),
+                       "Apply the retention periods now (the nightly job does it too).", FULL,
+                       needs_rows=True),
     "routes": Entry("flask.cli:routes_command", "Show the routes for the app.", FULL),
     "run": Entry("flask.cli:run_command", "Run a development server.", FULL),
     "shell": Entry("flask.cli:shell_command", "Run a shell in the app context.", FULL),
     "sms": Entry("hotline.sms.cli:sms_command",
-                 "Run one SMS through the same path as the webhooks and print the reply.", FULL),
-    "tickets": Entry("hotline.commands:tickets", "Requests in the queue.", CONFIG),
+                 "Run one SMS through the same path as the webhooks and print the reply.", FULL,
+                 needs_rows=True),
+    "tickets": Entry("hotline.commands:tickets", "Requests in the queue.", CONFIG, needs_rows=True),
     "transcribe": Entry("hotline.transcription.cli:transcribe", "Re-run transcription of waiting voice "
-                        "messages (e.g. after `hotline models install`).", FULL),
+                        "messages (e.g. after `hotline models install`).", FULL, needs_rows=True),
     "up": Entry("hotline.up:up", "Run everything on this machine (migrations, Redis, web, relay, workers) "
                 "and keep it running.", None),
-    "users": Entry("hotline.staff.cli:users", "Staff accounts.", FULL),
+    "users": Entry("hotline.staff.cli:users", "Staff accounts.", FULL, needs_rows=True),
     "worker": Entry("hotline.commands:worker",
-                    "Run an RQ worker inside the app (the app is built once, before RQ forks).", FULL),
+                    "Run an RQ worker inside the app (the app is built once, before RQ forks).", FULL,
+                    needs_rows=True),
 }
 
 
@@ -116,6 +130,17 @@ class LazyGroup(click.Group):
 
             ctx.obj = ScriptInfo(create_app=entry.app_factory())
         return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        """A command that works on rows builds its app (and so checks its database) before it
+        parses its own arguments: with no database it says so before asking for a password."""
+        name, command, rest = super().resolve_command(ctx, args)
+        entry = self.table.get(name or "")
+        bare_group = not rest and isinstance(command, click.Group)  # it prints its help
+        helping = bare_group or any(arg in ("--help", "-h") for arg in rest)
+        if entry is not None and entry.needs_rows and not helping and hasattr(ctx.obj, "load_app"):
+            ctx.obj.load_app()
+        return name, command, rest
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Click's layout, from the table: listing the commands imports none of them (a bare

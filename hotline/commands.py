@@ -11,13 +11,16 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .ticket_rows import STATUS_FILTERS
+
 #: Runs in an app with the database only (hotline/cli.py): its commands read rows, nothing more.
 tickets = AppGroup("tickets", help="Requests in the queue.")
 
 
 @tickets.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.option("--status", help="Only requests with this status (open, resolved, …).")
+@click.option("--status", type=click.Choice([s for s in STATUS_FILTERS if s != "mine"]),
+              help="Only requests with this status, as in the API and the dashboard's queue.")
 @click.option("--channel", type=click.Choice(["voice", "sms"]))
 def tickets_list(as_json: bool, status: str | None, channel: str | None) -> None:
     """List requests, oldest first."""

@@ -26,8 +26,21 @@ PLAIN_ENV_NAMES = (
 )
 
 
+def default_data_dir() -> Path:
+    """The data folder when HOTLINE_DATA_DIR is unset: `instance/` of the source checkout the
+    hotline runs from, whatever the current folder, so `hotline up` and every other command
+    find the same database; outside a checkout, `./instance` (docs/configuration.md)."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "instance"
+    return Path("instance").resolve()
+
+
+class NoDatabase(Exception):
+    """A command that reads or writes rows found no database (one line says where it looked)."""
+
+
 class Defaults:
-    DATA_DIR = "instance"
+    DATA_DIR: str | None = None  # default_data_dir() when unset
     DATABASE_URL: str | None = None  # SQLite in the data folder when unset
     REDIS_URL: str | None = None  # embedded Redis (see hotline.embedded_redis) when unset
     PUBLIC_URL: str | None = None  # else the proxy's forwarded headers
@@ -60,8 +73,11 @@ class Defaults:
     #: Seconds a SQLite writer waits for another's lock before failing: well inside Twilio's
     #: 15-second webhook limit.
     SQLITE_BUSY_TIMEOUT = 10
-    # Staff dashboard sessions: HTTPS-only, not readable by scripts, not sent cross-site.
-    SESSION_COOKIE_SECURE = True
+    # Staff dashboard sessions: not readable by scripts, not sent cross-site, and Secure
+    # whenever the app is served over HTTPS. "auto": Secure exactly when the request came
+    # over HTTPS (directly, or through a declared proxy's X-Forwarded-Proto, PROXY_COUNT),
+    # so a plain-HTTP office install keeps its login; true/false force it (staff/headers.py).
+    SESSION_COOKIE_SECURE: bool | str = "auto"
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
@@ -89,7 +105,9 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def load_config(app: Flask, test_config: dict | None) -> None:
+def load_config(app: Flask, test_config: dict | None, *, require_database: bool = False) -> None:
+    """`require_database`: raise NoDatabase, creating nothing (no data folder, no empty SQLite
+    file), when the SQLite database does not exist yet."""
     app.config.from_object(Defaults)
     for name in PLAIN_ENV_NAMES:
         if os.environ.get(name):
@@ -98,14 +116,17 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.update(test_config)
 
-    data_dir = Path(app.config["DATA_DIR"]).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    app.config["DATA_DIR"] = str(data_dir)
-
-    engine_options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **engine_options}
+    data_dir = Path(app.config["DATA_DIR"] or default_data_dir()).resolve()
     url = app.config.get("DATABASE_URL") or f"sqlite:///{data_dir / 'hotline.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    if require_database:
+        missing = missing_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+        if missing is not None:
+            raise NoDatabase(no_database_message(str(missing)))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app.config["DATA_DIR"] = str(data_dir)
+    engine_options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True, **engine_options}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Several processes share the file: wait for a lock rather than fail.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
@@ -124,6 +145,24 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 
     if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY=None, so setdefault never set it
         app.config["SECRET_KEY"] = local_secret(data_dir, "secret_key")
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite file `url` names, when it does not exist (None for any other database)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+def no_database_message(where: str) -> str:
+    return (
+        f"no hotline database at {where}: start the hotline once with `hotline up` (or run "
+        f"`hotline db upgrade`), or name the data folder with HOTLINE_DATA_DIR"
+    )
 
 
 def local_secret(data_dir: Path, name: str) -> str:

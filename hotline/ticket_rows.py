@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Row, column, create_engine, select, table
+from sqlalchemy import Row, column, create_engine, or_, select, table
+from sqlalchemy.sql import ColumnElement
 
 from .sql_types import UTCDateTime
 
@@ -25,7 +26,40 @@ tickets = table(
     "tickets",
     column("id"),
     *(column(name, UTCDateTime()) if name.endswith("_at") else column(name) for name in FIELDS),
+    column("assignee_id"),
+    column("next_attempt_at", UTCDateTime()),
 )
+
+#: A request's own statuses (hotline.models.TicketStatus; tests/test_api.py keeps them equal).
+TICKET_STATUSES = ("open", "in_progress", "resolved", "cancelled")
+OPEN_STATUSES = ("open", "in_progress")
+#: The queue's views of the open requests.
+QUEUE_VIEWS = ("active", "unclaimed", "claimed", "mine", "waiting")
+#: What `status` selects, with one meaning in the API (`?status=`), the dashboard's queue and
+#: `hotline tickets list --status`: a request's own status (`open`: nobody holds it yet,
+#: `in_progress`: someone does, `resolved`, `cancelled`), or one of the queue's views of the
+#: open requests (`active`: open or in progress and not waiting for a retry, `unclaimed`,
+#: `claimed`, `mine`, `waiting`: a retry is scheduled). Any other value is refused.
+STATUS_FILTERS = (*QUEUE_VIEWS, *TICKET_STATUSES)
+
+
+def status_clause(t: Any, status: str, now: datetime, staff_id: int | None = None) -> ColumnElement[bool]:
+    """The condition `status` (one of STATUS_FILTERS) stands for, on `t`: the ORM `Ticket` or
+    this module's Core `tickets.c` (both have the columns as attributes). `mine` needs `staff_id`."""
+    if status in TICKET_STATUSES:
+        return t.status == status
+    open_ = t.status.in_(OPEN_STATUSES)
+    ready = or_(t.next_attempt_at.is_(None), t.next_attempt_at <= now)
+    views: dict[str, ColumnElement[bool]] = {
+        "active": open_ & ready,
+        "unclaimed": open_ & ready & t.assignee_id.is_(None),
+        "claimed": open_ & t.assignee_id.is_not(None),
+        "mine": open_ & (t.assignee_id == staff_id),
+        "waiting": open_ & (t.next_attempt_at > now),
+    }
+    if status not in views:
+        raise ValueError(f"unknown status {status!r}: one of {', '.join(STATUS_FILTERS)}")
+    return views[status]
 
 
 def ticket_as_dict(ticket: Any) -> dict[str, Any]:
@@ -41,7 +75,9 @@ def read_tickets(database_uri: str, engine_options: dict[str, Any], *, status: s
     """Every request (or those with this status / channel), oldest first: rows with the FIELDS."""
     query = select(*(tickets.c[name] for name in FIELDS)).order_by(tickets.c.created_at, tickets.c.id)
     if status:
-        query = query.where(tickets.c.status == status)
+        from .clock import now
+
+        query = query.where(status_clause(tickets.c, status, now()))
     if channel:
         query = query.where(tickets.c.channel == channel)
     engine = create_engine(database_uri, **engine_options)

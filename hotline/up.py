@@ -45,6 +45,7 @@ def up(port: int, host: str, web_workers: int) -> None:
         from flask_migrate import upgrade
 
         upgrade(directory=app.extensions["migrate"].directory)
+        admin_exists = _has_admin()
 
     env = dict(os.environ, HOTLINE_DATA_DIR=str(data_dir))
     children = []
@@ -90,6 +91,7 @@ def up(port: int, host: str, web_workers: int) -> None:
                     supervisor.start(name)
                 click.echo(f"hotline is up in {time.monotonic() - started:.1f} s: {local}/healthz")
                 _print_webhooks(app, port, data_dir)
+                _print_dashboard(host, port, data_dir, admin_exists)
                 click.echo("A process that stops is restarted; Ctrl-C stops everything.")
                 reason = supervisor.run()
                 click.echo(reason)
@@ -118,6 +120,53 @@ def _print_webhooks(app, port: int, data_dir: Path) -> None:
             f"No TWILIO_AUTH_TOKEN set: requests must be signed with the local token "
             f"{app.config['TWILIO_AUTH_TOKEN']} (stored in {data_dir / 'twilio_auth_token'})."
         )
+
+
+def _has_admin() -> bool:
+    """Whether anyone can log in as an admin: an active admin account with a password."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Role, Staff
+
+    return db.session.scalar(
+        select(Staff.id)
+        .where(Staff.role == Role.ADMIN, Staff.active.is_(True), Staff.password_hash.is_not(None))
+        .limit(1)
+    ) is not None
+
+
+def _print_dashboard(host: str, port: int, data_dir: Path, admin_exists: bool) -> None:
+    """Where to open the dashboard, from this machine and from the office network, and on a
+    fresh data folder the one command that makes the first admin account."""
+    click.echo(f"Dashboard: http://127.0.0.1:{port}/")
+    if host in ("0.0.0.0", "::"):
+        for address in _lan_addresses():
+            click.echo(f"  from another device on the office network: http://{address}:{port}/")
+    if not admin_exists:
+        prefix = "" if data_dir == _default_data_dir() else f"HOTLINE_DATA_DIR={data_dir} "
+        click.echo("No admin account yet. Create the first one (it asks for the password):")
+        click.echo(f'  {prefix}hotline users create admin --name "Quản trị" --role admin')
+
+
+def _default_data_dir() -> Path:
+    from .config import default_data_dir
+
+    return default_data_dir()
+
+
+def _lan_addresses() -> list[str]:
+    """This machine's address on the network it routes through (none when offline). The UDP
+    socket only picks a route: nothing is sent."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))
+            address = probe.getsockname()[0]
+    except OSError:
+        return []
+    return [] if address.startswith("127.") else [address]
 
 
 def _wait_healthy(url: str, web_running: Callable[[], bool], timeout: float = 60) -> None:

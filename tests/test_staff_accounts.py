@@ -26,7 +26,8 @@ def test_login_sets_a_secure_httponly_session_cookie_and_is_audited(app, world):
     response = client.post("/staff/login", data=form)
     assert response.status_code == 302 and response.location.endswith("/staff/")
     cookie = response.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP: a Secure cookie would never come back (test_first_run.py)
     assert client.get("/staff/").status_code == 200
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "login")).actor == "lan"
 
@@ -51,6 +52,37 @@ def test_logins_are_rate_limited_even_with_the_right_password(app, world):
     response = client.post("/staff/login", data=form)
     assert response.status_code == 429
     assert client.get("/staff/").status_code == 302
+
+
+def _try(client, username, password, address="127.0.0.1"):
+    fresh_request_globals()
+    where = {"REMOTE_ADDR": address}
+    token = csrf_from(client.get("/staff/login", environ_base=where).get_data(as_text=True))
+    form = {"username": username, "password": password, "csrf_token": token}
+    return client.post("/staff/login", data=form, environ_base=where)
+
+
+def test_a_locked_account_does_not_lock_out_a_colleague_on_the_same_address(app, world):
+    guesser = app.test_client()
+    for _ in range(app.config["STAFF_LOGIN_MAX_FAILURES"]):
+        assert _try(guesser, "lan", "guess").status_code == 401
+    assert _try(guesser, "lan", PASSWORD).status_code == 429  # the guessed account is locked…
+    assert _try(app.test_client(), "lan", PASSWORD, address="10.1.1.1").status_code == 429  # …from anywhere
+    colleague = app.test_client()
+    assert _try(colleague, "hung", PASSWORD).status_code == 302  # same address, right password
+    assert colleague.get("/staff/").status_code == 200
+
+
+def test_a_locked_address_cannot_retry_the_accounts_it_guessed_but_others_get_in(app, world):
+    app.config["STAFF_LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    sprayer = app.test_client()
+    for username in ("lan", "hung", "minh"):  # one guess each: no account is locked
+        assert _try(sprayer, username, "123456").status_code == 401
+    refused = _try(sprayer, "lan", PASSWORD)
+    assert refused.status_code == 429  # the address is locked for the accounts it guessed
+    assert "Sai quá nhiều lần. Đợi vài phút rồi thử lại." in refused.get_data(as_text=True)
+    assert _try(app.test_client(), "thu", PASSWORD).status_code == 302  # a colleague there still gets in
+    assert _try(app.test_client(), "lan", PASSWORD, address="10.1.1.1").status_code == 302  # lan, elsewhere
 
 
 def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(app, world, login):

@@ -91,6 +91,7 @@ def test_resolved_sends_one_sms_to_the_resident(world, login, work_queue, twilio
 
 
 def test_no_answer_retries_later_then_asks_the_resident_to_call(world, login, work_queue, twilio_api):
+    clock.travel_to(datetime(2026, 12, 1, 8, 0, tzinfo=TZ))  # a Tuesday: both retries fall in office hours
     ticket = claimed(world)
     tid, code, _phone = ticket.id, ticket.code, ticket.phone
     lan = login("lan")
@@ -133,6 +134,33 @@ def test_no_answer_retries_later_then_asks_the_resident_to_call(world, login, wo
     assert ticket.status == "resolved" and ticket.outcome == "unreachable" and ticket.attempts == 3
     assert f"retry-{tid}-3" not in scheduled()
     assert len(twilio_api.messages) == 1 and "3" in twilio_api.messages[0]["Body"]
+
+
+@pytest.mark.parametrize(
+    ("now", "attempt", "expected"),
+    [
+        ((2026, 12, 1, 15, 4), 1, (2026, 12, 2, 7, 0)),  # 17:04 after a 17:00 close: tomorrow's opening
+        ((2026, 12, 1, 10, 0), 1, (2026, 12, 1, 13, 30)),  # 12:00 falls in the lunch break
+        ((2026, 12, 1, 8, 0), 1, (2026, 12, 1, 10, 0)),  # open then: two hours later, unmoved
+        ((2026, 12, 4, 16, 0), 1, (2026, 12, 5, 7, 30)),  # Friday evening: Saturday's opening
+        ((2026, 12, 5, 10, 0), 1, (2026, 12, 7, 7, 0)),  # Saturday noon is closed, Sunday too
+        ((2026, 12, 5, 10, 0), 2, (2026, 12, 7, 7, 0)),  # "next morning" is a Sunday
+        ((2026, 12, 1, 16, 0), 2, (2026, 12, 2, 8, 0)),  # the next morning at 08:00, open
+        ((2026, 8, 31, 16, 0), 1, (2026, 9, 3, 7, 0)),  # National Day holidays on 1 and 2 September
+    ],
+)
+def test_a_no_answer_retry_never_falls_outside_office_hours(app, now, attempt, expected):
+    moment = datetime(*now, tzinfo=TZ)
+    assert outcomes.next_retry_time(attempt, moment) == datetime(*expected, tzinfo=TZ)
+
+
+def test_a_retry_after_closing_time_is_shown_at_the_next_opening(world, login):
+    clock.travel_to(datetime(2026, 12, 1, 15, 4, tzinfo=TZ))
+    ticket = claimed(world)
+    login("lan").post(f"/staff/t/{ticket.code}/outcome", data={"outcome": "no_answer"})
+    ticket = fresh(ticket.id)
+    assert ticket.next_attempt_at.astimezone(TZ) == datetime(2026, 12, 2, 7, 0, tzinfo=TZ)
+    assert ticket.events[-1].message.endswith("back in the queue at 02/12 07:00")
 
 
 def test_wrong_number_closes_without_sms(world, login, work_queue, twilio_api):
@@ -188,7 +216,7 @@ def test_home_visit_texts_the_resident_now_and_the_day_before_and_the_volunteer(
         data={"outcome": "home_visit", "visit_on": three_days_ago.isoformat()},
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "Ngày hẹn đã qua." in page
+    assert "Ngày hẹn đã qua: hãy chọn hôm nay hoặc một ngày sau." in page
 
 
 def test_transfer_moves_the_request_to_another_team(world, login):

@@ -21,6 +21,9 @@ def test_hotline_up_end_to_end(tmp_path):
         up.start()
         assert f"{up.base}/twilio/voice" in up.output
         assert up.token in up.output  # printed so local tools can sign
+        assert f"Dashboard: http://127.0.0.1:{up.port}/" in up.output
+        assert "No admin account yet" in up.output and "hotline users create admin" in up.output
+        assert requests.get(f"{up.base}/", timeout=5).status_code == 200  # the landing page, not a 404
         for name in ("redis", "web", "relay", "worker", "asr"):
             assert up.pid(name)
         health = up.healthz().json()

@@ -345,8 +345,11 @@ def test_rotating_x_forwarded_for_does_not_get_around_the_login_limit(app_factor
             fresh_request_globals()
             token = csrf_from(client.get("/staff/login").get_data(as_text=True))
             answers = []
-            for attempt in range(app.config["STAFF_LOGIN_MAX_FAILURES"] + 2):
-                spoofed = f"198.51.100.{attempt}" + (f", {real_client}" if real_client else "")
+            limit = app.config["STAFF_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+            # One guess on each of `limit` accounts, then the first account again: the address
+            # is locked for the accounts it guessed, whatever X-Forwarded-For it claims.
+            for attempt in [*range(limit), 0]:
+                spoofed = f"198.51.100.{len(answers)}" + (f", {real_client}" if real_client else "")
                 response = client.post(
                     "/staff/login", headers={"X-Forwarded-For": spoofed},
                     data={"username": f"guess{hops}-{attempt}", "password": "x", "csrf_token": token})

@@ -1,17 +1,26 @@
 """A small JSON API for the response team's actions, with per-user bearer tokens
-(`hotline users token USER`). Errors are JSON: `{"error": <reason>, "message": …}`;
-an argument or body field that does not parse is `{"error": "bad_argument", "field": …}`
-with 400 (hotline.staff.forms), never a 500. A call that changes something is one unit of
-work (`@one_call`): committed when the view returns, rolled back with any error."""
+(`hotline users token USER`), described by /api/openapi.json (hotline/api/openapi.yaml,
+docs/api.md).
+
+Every answer under /api/ is JSON, errors included: `{"error": <reason>, "message": …}`,
+for the API's own refusals and for what Flask answers before or around a view (an unknown
+path 404, a wrong method 405, a body too large 413, an unexpected failure 500:
+`init_app`). An argument or body field that does not parse is
+`{"error": "bad_argument", "field": …}` with 400 (hotline.staff.forms), never a 500; a
+body that is not a JSON object (`[1, 2]`, `"hi"`) is `bad_json`. A call that changes
+something is one unit of work (`@one_call`): committed when the view returns, rolled back
+with any error."""
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import cache, wraps
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+import yaml
+from flask import Blueprint, Flask, g, jsonify, request
 from sqlalchemy import select
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 from ..extensions import db
 from ..models import Staff, Team, Ticket
@@ -46,9 +55,58 @@ def bad_request(error: BadRequest):
     return jsonify(body), 400
 
 
+#: Reasons for the HTTP errors Flask raises itself, by status code.
+HTTP_REASONS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint, and answer every error under /api/ in JSON: an unknown path or
+    a wrong method never reaches the blueprint, so its own error handlers cannot see them."""
+    app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, _http_error_as_json)
+    app.register_error_handler(InternalServerError, _http_error_as_json)
+
+
+def _is_api_request() -> bool:
+    return request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/")
+
+
+def _http_error_as_json(error: HTTPException):
+    """JSON for /api/ paths; any other path gets Flask's own answer, unchanged."""
+    if not _is_api_request():
+        return error
+    code = error.code or 500
+    if code >= 500:
+        body = {"error": "internal_error", "message": "the server failed; the call changed nothing"}
+    else:
+        body = {"error": HTTP_REASONS.get(code, "http_error"), "message": error.description or ""}
+    response = jsonify(body)
+    response.status_code = code
+    allowed = getattr(error, "valid_methods", None)
+    if code == 405 and allowed:
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
+
+
+@cache
+def openapi_description() -> dict:
+    """The API's OpenAPI 3.1 description, kept as YAML next to this module."""
+    return yaml.safe_load((Path(__file__).with_name("openapi.yaml")).read_text(encoding="utf-8"))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The description, public like any API documentation (it holds no data)."""
+    return jsonify(openapi_description())
+
+
 @bp.before_request
 def check_arguments() -> None:
+    """Arguments with NUL are refused (400), and so is a POST body that is not a JSON object,
+    even for calls that read no body: a client sending `[1, 2]` has a bug worth hearing of."""
     forms.check_no_nul(request.args, request.view_args or {})
+    if request.method == "POST":
+        body()
 
 
 @bp.errorhandler(access.Forbidden)

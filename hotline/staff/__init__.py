@@ -23,7 +23,8 @@ babel = Babel()
 #: Settings of this area, overridable as HOTLINE_<NAME> like every other setting.
 DEFAULTS = {
     "STAFF_ON_TIME_HOURS": 48,  # the on-time target, from a request's arrival
-    "STAFF_LOGIN_MAX_FAILURES": 5,  # per username or address, within the window
+    "STAFF_LOGIN_MAX_FAILURES": 5,  # per account, within the window (hotline.staff.accounts)
+    "STAFF_LOGIN_MAX_FAILURES_PER_ADDRESS": 20,  # per address: then it may not retry those accounts
     "STAFF_LOGIN_WINDOW_MINUTES": 15,
     "STAFF_QUEUE_REFRESH_SECONDS": 20,
 }
@@ -58,8 +59,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 
-    from ..api import bp as api_bp
-    from . import prompts_views  # noqa: F401  (the Prompts page's routes, on the dashboard's blueprint)
+    from .. import api
+    from . import (
+        admin_views,
+        prompts_views,  # noqa: F401  (the Prompts page's routes, on the dashboard's blueprint)
+    )
     from .views import bp, login_needed
 
     login_manager.unauthorized_handler(login_needed)
@@ -68,8 +72,9 @@ def init_app(app: Flask) -> None:
     from .privacy_views import bp as privacy_bp
 
     app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
+    app.register_blueprint(admin_views.bp)  # accounts, teams and villages from the browser
     app.register_blueprint(privacy_bp)  # residents' data: retention, backups, export
+    api.init_app(app)  # the JSON API, and JSON for every error under /api/
 
 
 def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:

@@ -1,7 +1,18 @@
 """Staff accounts: argon2 passwords, a login rate limit, per-user API tokens, sessions.
 
 Failed logins are rows (not Redis keys) so the limit holds across every web
-process and still works while Redis is down.
+process and still works while Redis is down. Two limits, within
+STAFF_LOGIN_WINDOW_MINUTES (docs/dashboard-security.md):
+
+- **The account being guessed** is locked after STAFF_LOGIN_MAX_FAILURES failures, from
+  any address: even the right password is refused until the window passes or an admin
+  unlocks it (`unlock`, the admin's "Accounts" page).
+- **The guessing address** is locked after STAFF_LOGIN_MAX_FAILURES_PER_ADDRESS failures:
+  from then on it may not try again any account it has already failed on. A colleague on
+  the same office network (one address behind the commune's router) whose account has not
+  failed from there still gets in with the right password, so one person's typing cannot
+  lock the whole office out, while a guesser spraying passwords across accounts gets one
+  try per account.
 
 A dashboard session is Flask's signed cookie, which the server cannot delete. So the
 cookie names the staff member *and* their session nonce (`Staff.get_id()` is
@@ -20,7 +31,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 
 from ..extensions import db
 from ..models import LoginFailure, Role, Staff, utcnow
@@ -38,11 +49,13 @@ def _dummy_hash() -> str:
 
 
 class LoginRefused(Exception):
-    """Wrong credentials, or too many recent failures (`throttled`)."""
+    """Wrong credentials, or too many recent failures (`throttled`): `locked` says which
+    limit, "account" or "address"."""
 
-    def __init__(self, throttled: bool = False):
-        super().__init__("throttled" if throttled else "bad credentials")
+    def __init__(self, throttled: bool = False, locked: str | None = None):
+        super().__init__(f"locked ({locked})" if throttled else "bad credentials")
         self.throttled = throttled
+        self.locked = locked
 
 
 def hash_password(password: str) -> str:
@@ -75,15 +88,47 @@ def load_session_user(user_id: str) -> Staff | None:
     return staff if secrets.compare_digest(staff.session_nonce, nonce) else None
 
 
-def _recent_failures(username: str, ip: str | None) -> int:
-    window = timedelta(minutes=int(current_app.config["STAFF_LOGIN_WINDOW_MINUTES"]))
-    since = utcnow() - window
-    who = LoginFailure.username == username
-    if ip:
-        who = or_(who, LoginFailure.ip == ip)
+def _window_start():
+    return utcnow() - timedelta(minutes=int(current_app.config["STAFF_LOGIN_WINDOW_MINUTES"]))
+
+
+def _failures(*conditions) -> int:
     return db.session.execute(
-        select(func.count()).select_from(LoginFailure).where(who, LoginFailure.created_at >= since)
+        select(func.count()).select_from(LoginFailure).where(
+            LoginFailure.created_at >= _window_start(), *conditions
+        )
     ).scalar_one()
+
+
+def lock_reason(username: str, ip: str | None) -> str | None:
+    """Why a login is refused before its password is checked: "account" (`username` is
+    locked), "address" (`ip` is locked and has failed on `username`), or None."""
+    if _failures(LoginFailure.username == username) >= int(current_app.config["STAFF_LOGIN_MAX_FAILURES"]):
+        return "account"
+    if ip and _failures(LoginFailure.ip == ip) >= int(
+        current_app.config["STAFF_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    ) and _failures(LoginFailure.ip == ip, LoginFailure.username == username):
+        return "address"
+    return None
+
+
+def locked_usernames() -> list[str]:
+    """The accounts locked now (for the admin's "Accounts" page)."""
+    rows = db.session.execute(
+        select(LoginFailure.username)
+        .where(LoginFailure.created_at >= _window_start())
+        .group_by(LoginFailure.username)
+        .having(func.count() >= int(current_app.config["STAFF_LOGIN_MAX_FAILURES"]))
+    )
+    return sorted(row[0] for row in rows)
+
+
+def unlock(username: str, actor: str) -> int:
+    """Forget the failed logins on `username` (from every address): the account and every
+    address's lock on it end at once. Returns how many were forgotten."""
+    result = db.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    audit.record(actor, "login_unlocked", username)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def authenticate(username: str, password: str, ip: str | None) -> Staff:
@@ -92,8 +137,9 @@ def authenticate(username: str, password: str, ip: str | None) -> Staff:
     A refusal writes nothing: the login fails, so its unit of work rolls back, and the
     edge counts the failure in a unit of its own (`record_failed_login`)."""
     username = username.strip().lower()
-    if _recent_failures(username, ip) >= int(current_app.config["STAFF_LOGIN_MAX_FAILURES"]):
-        raise LoginRefused(throttled=True)
+    locked = lock_reason(username, ip)
+    if locked:
+        raise LoginRefused(throttled=True, locked=locked)
     staff = db.session.scalar(select(Staff).where(Staff.username == username))
     try:
         _hasher.verify(staff.password_hash if staff and staff.password_hash else _dummy_hash(), password)
@@ -114,8 +160,7 @@ def authenticate(username: str, password: str, ip: str | None) -> Staff:
 def record_failed_login(username: str, ip: str | None) -> None:
     """Count a refused login (wrong credentials) towards the limit, and audit it; old rows go."""
     username = username.strip().lower()[:64]
-    stale = utcnow() - timedelta(minutes=int(current_app.config["STAFF_LOGIN_WINDOW_MINUTES"]))
-    db.session.execute(delete(LoginFailure).where(LoginFailure.created_at < stale))
+    db.session.execute(delete(LoginFailure).where(LoginFailure.created_at < _window_start()))
     db.session.add(LoginFailure(username=username, ip=ip))
     audit.record(username or "?", "login_failed")
 

@@ -21,9 +21,10 @@ from sqlalchemy import CursorResult, select, update
 
 from ..extensions import db
 from ..models import EventKind, Staff, Ticket, TicketEvent, TicketStatus, utcnow
+from ..ticket_rows import status_clause
 from ..tickets import add_event
 from . import access, audit
-from .queue import _status_clause, urgency_expression
+from .queue import urgency_expression
 
 
 class ClaimError(Exception):
@@ -138,7 +139,7 @@ def claim_next(staff: Staff) -> Ticket | None:
     claim is four statements and the edge's commit, so claimers hold locks briefly.
     """
     staff_id, name, username, now = staff.id, staff.name, staff.username, utcnow()
-    conditions = [_status_clause("unclaimed", staff, now)]
+    conditions = [status_clause(Ticket, "unclaimed", now, staff.id)]
     limit = access.visible_clause(staff)
     if limit is not None:
         conditions.append(limit)

@@ -14,7 +14,8 @@ of these headers; the hook only fills in what is missing.
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -44,7 +45,7 @@ HSTS = "max-age=31536000"
 
 #: Blueprints whose answers hold residents' personal data: never kept in a browser's or a
 #: proxy's cache, so the back button after logout shows nothing.
-PRIVATE_BLUEPRINTS = ("staff", "api")
+PRIVATE_BLUEPRINTS = ("staff", "staff_admin", "api")
 
 
 def add_security_headers(response: Response) -> Response:
@@ -57,5 +58,36 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+class SchemeSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session whose `Secure` flag follows the scheme the app is served
+    on when SESSION_COOKIE_SECURE is "auto": over HTTPS (directly, or behind a proxy declared
+    with PROXY_COUNT, whose X-Forwarded-Proto ProxyFix applies) the cookie is Secure; over
+    plain HTTP on the office network it is not, since a browser never sends a Secure cookie
+    back over HTTP and every login there would fail its CSRF check."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return cookie_secure(app)
+
+
+def _is_auto(setting: object) -> bool:
+    return isinstance(setting, str) and setting.strip().lower() == "auto"
+
+
+def cookie_secure(app: Flask) -> bool:
+    """Whether the session cookie set now is Secure (SESSION_COOKIE_SECURE: "auto", or forced)."""
+    setting = app.config["SESSION_COOKIE_SECURE"]
+    if _is_auto(setting):
+        return has_request_context() and request.is_secure
+    if isinstance(setting, str):
+        return setting.strip().lower() in ("1", "true", "yes", "on")
+    return bool(setting)
+
+
+def cookie_secure_forced() -> bool:
+    """The session cookie is Secure whatever the scheme: a plain-HTTP page cannot keep it."""
+    return not _is_auto(current_app.config["SESSION_COOKIE_SECURE"]) and cookie_secure(current_app)
+
+
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+    app.session_interface = SchemeSessionInterface()

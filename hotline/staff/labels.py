@@ -110,6 +110,8 @@ QUEUE_FILTERS = {
     "claimed": _l("claimed by someone"),
     "mine": _l("mine"),
     "waiting": _l("waiting for a retry"),
+    "open": _l("new"),
+    "in_progress": _l("in progress"),
     "resolved": _l("resolved"),
     "cancelled": _l("cancelled"),
 }

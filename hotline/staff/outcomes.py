@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from .. import jobs
+from .. import jobs, office_hours
 from ..extensions import db
 from ..messaging import twilio_client
 from ..models import EventKind, HomeVisit, Outcome, Staff, Team, Ticket, TicketStatus, Village, utcnow
@@ -50,15 +50,37 @@ def _close(ticket: Ticket, status: str, outcome: str) -> None:
 
 
 def next_retry_time(attempt: int, now: datetime) -> datetime:
-    """First retry a couple of hours later, later ones the next morning (local time)."""
+    """First retry a couple of hours later, later ones the next morning (local time); either
+    moved to the next opening when the office is closed then (`in_office_hours`): a retry
+    at 17:04 after a 17:00 close would wait all night at the top of an empty office's queue."""
     settings = rules()["retries"]
     if attempt <= 1:
-        return now + timedelta(hours=float(settings["first_delay_hours"]))
+        return in_office_hours(now + timedelta(hours=float(settings["first_delay_hours"])))
     local_now = now.astimezone(_tz())
     morning = datetime.combine(
         local_now.date() + timedelta(days=1), _hhmm(settings["next_morning"]), tzinfo=_tz()
     )
-    return morning
+    return in_office_hours(morning)
+
+
+def in_office_hours(when: datetime) -> datetime:
+    """`when` if the office is open then, else the next opening after it, by the weekly
+    hours and holidays the voice menu follows (hotline.office_hours). Unchanged when no
+    office hours are set at all (nothing to wait for), or none in the coming year."""
+    if office_hours.is_open(when):
+        return when
+    week = office_hours.weekly_hours()
+    holidays = office_hours.current().holidays
+    local = when.astimezone(_tz())
+    for days_ahead in range(366):
+        day = local.date() + timedelta(days=days_ahead)
+        if day in holidays:
+            continue
+        for opens, _closes in sorted(week.get(day.weekday(), [])):
+            opening = datetime.combine(day, opens, tzinfo=_tz())
+            if opening > local:
+                return opening.astimezone(when.tzinfo)
+    return when
 
 
 def resolve(ticket: Ticket, staff: Staff, note: str | None = None, *, via: str = "web") -> Ticket:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
+from .. import ticket_rows
 from ..extensions import db
 from ..models import Channel, Staff, Ticket, TicketStatus, Topic, utcnow
 from . import access, forms
@@ -16,8 +17,8 @@ from .rules import rules
 
 PAGE_SIZE = 50
 
-#: Status filters offered on the queue page.
-STATUS_FILTERS = ("active", "unclaimed", "claimed", "mine", "waiting", "resolved", "cancelled")
+#: Status filters offered on the queue page: the same `status` as the API and the CLI's.
+STATUS_FILTERS = ticket_rows.STATUS_FILTERS
 
 
 def urgency_expression() -> ColumnElement[int]:
@@ -78,23 +79,9 @@ class QueuePage:
     urgency: dict[int, int] = field(default_factory=dict)
 
 
-def _status_clause(status: str, staff: Staff, now: datetime) -> ColumnElement[bool]:
-    open_ = Ticket.status.in_(TicketStatus.open_values())
-    ready = or_(Ticket.next_attempt_at.is_(None), Ticket.next_attempt_at <= now)
-    return {
-        "active": open_ & ready,
-        "unclaimed": open_ & ready & Ticket.assignee_id.is_(None),
-        "claimed": open_ & Ticket.assignee_id.is_not(None),
-        "mine": open_ & (Ticket.assignee_id == staff.id),
-        "waiting": open_ & (Ticket.next_attempt_at > now),
-        "resolved": Ticket.status == TicketStatus.RESOLVED,
-        "cancelled": Ticket.status == TicketStatus.CANCELLED,
-    }[status]
-
-
 def queue_page(staff: Staff, filters: QueueFilters, page_size: int = PAGE_SIZE) -> QueuePage:
     now = utcnow()
-    conditions = [_status_clause(filters.status, staff, now)]
+    conditions = [ticket_rows.status_clause(Ticket, filters.status, now, staff.id)]
     limit = access.visible_clause(staff)
     if limit is not None:
         conditions.append(limit)
@@ -111,7 +98,7 @@ def queue_page(staff: Staff, filters: QueueFilters, page_size: int = PAGE_SIZE) 
     pages = max((total + page_size - 1) // page_size, 1)
     page = min(filters.page, pages)
     urgency = urgency_expression().label("urgency")
-    closed = filters.status in ("resolved", "cancelled")
+    closed = filters.status in (TicketStatus.RESOLVED, TicketStatus.CANCELLED)
     order = (
         [Ticket.closed_at.desc(), Ticket.id.desc()]
         if closed

@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..tickets import get_by_code
 from ..unit_of_work import in_unit_of_work, unit_of_work
-from . import access, accounts, audit, claims, forms, outcomes, reports, timeline
+from . import access, accounts, audit, claims, forms, headers, outcomes, reports, timeline
 from .labels import label
 from .languages import LANGUAGES
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
@@ -75,7 +75,23 @@ def template_globals() -> dict:
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error: CSRFError):
-    """CSRFProtect's refusal (no token, a stale one, another site's page), in the person's language."""
+    """CSRFProtect's refusal (no token, a stale one, another site's page), in the person's
+    language. When the session cookie itself did not come back, the browser did not keep it:
+    say so, and why when it can be told (a cookie forced Secure on a plain-HTTP page)."""
+    if error.description == "The CSRF session token is missing.":
+        if not request.is_secure and headers.cookie_secure_forced():
+            message = _(
+                "This dashboard keeps its login cookie only over HTTPS, but this page was opened "
+                "over plain HTTP, so the browser did not keep it. Open the dashboard with https://, "
+                "or ask the administrator to set HOTLINE_SESSION_COOKIE_SECURE=auto."
+            )
+        else:
+            message = _(
+                "Your browser did not keep this site's cookie, so the form cannot be checked. "
+                "Allow cookies for this address, always open the dashboard by the same address, "
+                "then reload the page."
+            )
+        return render_template("staff/error.html", message=message), 400
     return render_template(
         "staff/error.html", message=_("The form expired. Reload the page and try again.")
     ), 400
@@ -158,11 +174,16 @@ def login():
             if not refused.throttled:  # the login failed, yet the failure counts: a unit of its own
                 with unit_of_work(client_address=address):
                     accounts.record_failed_login(username, address)
-            message = (
-                _("Too many failed attempts. Wait a few minutes and try again.")
-                if refused.throttled
-                else _("Wrong username or password.")
-            )
+            if refused.locked == "account":
+                message = _(
+                    "This account is locked after too many wrong passwords. Wait %(minutes)s minutes, "
+                    "or ask an administrator to unlock it.",
+                    minutes=current_app.config["STAFF_LOGIN_WINDOW_MINUTES"],
+                )
+            elif refused.throttled:
+                message = _("Too many failed attempts. Wait a few minutes and try again.")
+            else:
+                message = _("Wrong username or password.")
             return render_template("staff/login.html", error=message), 429 if refused.throttled else 401
         session.clear()
         login_user(staff)
@@ -279,6 +300,8 @@ def ticket(code: str):
         villages=villages,
         today=clock.today(ZoneInfo(current_app.config["TIMEZONE"])),
         lines=timeline.lines(ticket.events),
+        # Release, call back and record an outcome: offered only to whoever may do them.
+        may_work=ticket.assignee_id == current_user.id or access.can_assign(current_user),
     )
 
 
@@ -294,7 +317,7 @@ def _claim_error(error: claims.ClaimError) -> str:
         "not_claimed": _("Nobody has claimed this request."),
         "not_lead": _("Only a team lead or an admin can do that."),
         "wrong_team": _("That person cannot work this request."),
-        "bad_date": _("The visit date is in the past."),
+        "bad_date": _("The visit date is in the past: choose today or a later day."),
         "no_number": _("The resident's number is unknown."),
     }
     return messages.get(error.reason, str(error))
@@ -399,6 +422,7 @@ def note(code: str):
     ticket = ticket_or_404(code)
     try:
         outcomes.add_note(ticket, current_user, request.form.get("text", ""))
+        flash(_("Note saved."), "ok")
     except ValueError:
         flash(_("The note is empty."), "error")
     return _back(ticket)
@@ -418,6 +442,7 @@ def set_village(code: str):
     if not access.can_see(current_user, ticket):
         flash(_("Request routed to %(team)s.", team=ticket.team.name if ticket.team else "?"), "ok")
         return redirect(url_for("staff.queue"))
+    flash(_("Village saved: %(village)s.", village=village.name), "ok")
     return _back(ticket)
 
 
@@ -426,7 +451,9 @@ def set_village(code: str):
 @one_action
 def set_elderly(code: str):
     ticket = ticket_or_404(code)
-    outcomes.set_elderly(ticket, current_user, request.form.get("elderly") == "1")
+    elderly = request.form.get("elderly") == "1"
+    outcomes.set_elderly(ticket, current_user, elderly)
+    flash(_("Saved: marked as elderly.") if elderly else _("Saved: no longer marked as elderly."), "ok")
     return _back(ticket)
 
 
@@ -492,6 +519,7 @@ def admin():
         people=db.session.scalars(select(Staff).order_by(Staff.username)).all(),
         audit_entries=db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all(),
         import_kinds=list(COLUMNS),
+        chosen_kind=request.args.get("kind") if request.args.get("kind") in COLUMNS else None,
     )
 
 
@@ -504,23 +532,35 @@ def admin_import():
 
     kind = request.form.get("kind", "")
     upload = request.files.get("file")
-    if kind not in COLUMNS or upload is None or not upload.filename:
-        flash(_("Choose what to import and a CSV file."), "error")
-        return redirect(url_for("staff.admin"))
+    # After a refusal the page comes back with the same kind chosen, so the admin only picks the file again.
+    kept = {"kind": kind} if kind in COLUMNS else {}
+    again = redirect(url_for("staff.admin", **kept) + "#import-form")
+    if kind not in COLUMNS:
+        flash(_("Choose what to import."), "error")
+        return again
+    if upload is None or not upload.filename:
+        flash(_("Nothing was sent: choose a CSV file, then press Import."), "error")
+        return again
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError:
         text = "\x00"
     if "\x00" in text:  # not text (and PostgreSQL would refuse it)
         flash(_("The file is not UTF-8 text (save it as CSV UTF-8)."), "error")
-        return redirect(url_for("staff.admin"))
+        return again
+    if not text.strip():
+        flash(_("The file is empty: nothing imported."), "error")
+        return again
     try:
         count = import_csv(text, kind, actor=current_user.username)
     except ImportFailed as failed:
         flash(_("Nothing imported: %(count)s bad row(s).", count=len(failed.errors)), "error")
         for error in failed.errors[:50]:
             flash(str(error), "error")
-        return redirect(url_for("staff.admin"))
+        return again
+    if count == 0:
+        flash(_("The file has its header but no rows: nothing imported."), "error")
+        return again
     flash(_("Imported %(count)s row(s).", count=count), "ok")
     return redirect(url_for("staff.admin"))
 
