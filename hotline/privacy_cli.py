@@ -146,9 +146,9 @@ def restore_command(
 ) -> None:
     """Restore ARCHIVE (from `hotline backup`) into an empty data folder; then `hotline up`."""
     from . import backup
-    from .config import Defaults
+    from .config import Defaults, default_data_dir
 
-    data_dir = (data_dir or Path(os.environ.get("HOTLINE_DATA_DIR") or Defaults.DATA_DIR)).resolve()
+    data_dir = (data_dir or Path(os.environ.get("HOTLINE_DATA_DIR") or default_data_dir())).resolve()
     database_url = database_url or os.environ.get("DATABASE_URL")
     audio_dir = audio_dir or Path(os.environ.get("HOTLINE_AUDIO_DIR") or Defaults.AUDIO_DIR)
     try:
