@@ -8,10 +8,7 @@ pipeline's pre-handlers.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import Flask, current_app, request, session
+from flask import Flask, request, session
 from flask_babel import Babel
 from flask_login import LoginManager, current_user
 
@@ -40,7 +37,7 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from . import accounts, headers, routing  # noqa: F401  (routing registers the before_flush hook)
+    from . import accounts, assets, display, headers, routing  # noqa: F401  (routing registers the before_flush hook)
     from .sms_commands import handle_staff_sms
 
     for name, value in DEFAULTS.items():
@@ -55,7 +52,11 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(accounts.load_session_user)  # "id:nonce": logout ends the cookie
 
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["localtime"] = display.localtime
+    app.jinja_env.filters["day"] = display.day
+    app.jinja_env.filters["phone"] = display.phone
+    app.jinja_env.filters["period"] = display.period
+    assets.init_app(app)
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 
     from ..api import bp as api_bp
@@ -66,9 +67,3 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-
-
-def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import EventKind, Staff, Team, Ticket, TicketEvent, Village
-from .labels import REASONS
+from .labels import ACTORS, REASONS, label
 from .roster import local
 
 CHANNELS = {"voice": _l("a call"), "sms": _l("SMS")}
@@ -330,8 +330,31 @@ def line(event: TicketEvent, names: Lookups) -> str:
         return event.message or ""  # data that lacks what the line needs
 
 
-def lines(events: Iterable[TicketEvent]) -> dict[int, str]:
-    """Each event's line by id, for the request page."""
+class Line(NamedTuple):
+    actor: str
+    text: str
+
+
+def actor(event: TicketEvent, names: Lookups) -> str:
+    """Who wrote the row, in words: a staff member's name, or "the hotline (automatic)"."""
+    if not event.actor:
+        return ""
+    if event.actor in ACTORS:
+        return label(ACTORS, event.actor)
+    if event.actor in names.people:
+        return names.people[event.actor]
+    if ":" in event.actor:  # a kind of writer this version does not know
+        return label(ACTORS, event.actor)
+    return event.actor  # a username whose account is gone
+
+
+def entries(events: Iterable[TicketEvent]) -> dict[int, Line]:
+    """Each event's writer and line by id, for the request page."""
     events = list(events)
     names = Lookups(events)
-    return {event.id: line(event, names) for event in events}
+    return {event.id: Line(actor(event, names), line(event, names)) for event in events}
+
+
+def lines(events: Iterable[TicketEvent]) -> dict[int, str]:
+    """Each event's line by id."""
+    return {event_id: entry.text for event_id, entry in entries(events).items()}

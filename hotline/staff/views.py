@@ -6,6 +6,9 @@ on the audit rows."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -42,6 +45,7 @@ from ..models import (
     Village,
     VoiceMessage,
 )
+from ..messaging import twilio_client
 from ..tickets import get_by_code
 from ..unit_of_work import in_unit_of_work, unit_of_work
 from . import access, accounts, audit, claims, forms, outcomes, reports, timeline
@@ -50,6 +54,8 @@ from .languages import LANGUAGES
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="[^"]*"')
 
 #: The outcomes a person records on the request page.
 WEB_OUTCOMES = ("resolved", "no_answer", "wrong_number", "home_visit", "transferred")
@@ -218,7 +224,7 @@ def queue():
         refresh=current_app.config["STAFF_QUEUE_REFRESH_SECONDS"],
     )
     if request.args.get("partial"):
-        return render_template("staff/_queue_rows.html", **context)
+        return _unless_unchanged(render_template("staff/_queue_rows.html", **context))
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
     villages = db.session.scalars(select(Village).order_by(Village.name)).all()
     if current_user.role != Role.ADMIN:
@@ -227,6 +233,17 @@ def queue():
     stuck = outbox.summary() if current_user.role in (Role.ADMIN, Role.LEAD) else None  # set-aside jobs
     return render_template("staff/queue.html", teams=teams, villages=villages, topics=topics(), stuck=stuck,
                            **context)
+
+
+def _unless_unchanged(html: str) -> Response:
+    """The queue's refresh: 304 with no body when the rows are what the browser shows
+    (its If-None-Match), so a slow link carries only what changed. The ETag is the hash of
+    the rendered rows (which the person and the language shape) less their CSRF tokens,
+    which Flask-WTF signs afresh every second; the browser's older tokens stay valid."""
+    response = Response(html, mimetype="text/html")
+    seen = CSRF_FIELD.sub("", html)
+    response.set_etag(hashlib.sha256(seen.encode()).hexdigest()[:32])
+    return response.make_conditional(request)
 
 
 @bp.post("/claim-next")
@@ -262,6 +279,7 @@ def ticket(code: str):
     teammates = [s for s in teammates if access.can_see(s, ticket)]
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
     villages = db.session.scalars(select(Village).order_by(Village.name)).all()
+    today = clock.today(ZoneInfo(current_app.config["TIMEZONE"]))
     return render_template(
         "staff/ticket.html",
         ticket=ticket,
@@ -271,8 +289,10 @@ def ticket(code: str):
         teammates=teammates,
         teams=teams,
         villages=villages,
-        today=clock.today(ZoneInfo(current_app.config["TIMEZONE"])),
-        lines=timeline.lines(ticket.events),
+        today=today,
+        tomorrow=today + timedelta(days=1),  # the visit date a tap books; any other is typed
+        lines=timeline.entries(ticket.events),
+        dial_by_hand=twilio_client() is None or not current_user.phone,
     )
 
 
