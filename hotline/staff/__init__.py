@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, request, session
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 
 from .languages import LANGUAGES
@@ -47,6 +48,8 @@ def init_app(app: Flask) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
+    login_manager.login_message = _l("Log in to see this page.")  # Flask-Login's default is English
+    login_manager.needs_refresh_message = _l("Log in again to continue.")
     login_manager.session_protection = "strong"
 
     login_manager.user_loader(accounts.load_session_user)  # "id:nonce": logout ends the cookie

@@ -144,6 +144,24 @@ IMPORT_KINDS = {
     "office-hours": _l("office hours"),
     "residents": _l("residents"),
 }
+#: The columns of those files, named in import errors ('row 3, column "name": empty').
+IMPORT_COLUMNS = {
+    "code": _l("code"),
+    "name": _l("name"),
+    "team": _l("team"),
+    "username": _l("username"),
+    "role": _l("role"),
+    "phone": _l("phone"),
+    "password": _l("password"),
+    "language": _l("language"),
+    "weekday": _l("weekday"),
+    "start": _l("start"),
+    "end": _l("end"),
+    "position": _l("position"),
+    "opens": _l("opens"),
+    "closes": _l("closes"),
+    "village": _l("village"),
+}
 #: The audit log's actions (hotline.staff.audit.record).
 AUDIT_ACTIONS = {
     "login": _l("logged in"),

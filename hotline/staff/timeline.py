@@ -44,6 +44,28 @@ NO_REPLY = {
     "reply_cap": _l("no reply: this number got too many replies in the last hour"),
 }
 
+#: A provider's word for where an SMS is (Twilio's MessageStatus, SMS Gateway's state).
+SMS_STATUSES = {
+    "accepted": _l("accepted"),
+    "scheduled": _l("scheduled"),
+    "queued": _l("queued"),
+    "pending": _l("queued"),
+    "processed": _l("handed to the network"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "delivered": _l("delivered"),
+    "undelivered": _l("not delivered"),
+    "failed": _l("failed"),
+    "canceled": _l("cancelled"),
+    "read": _l("read"),
+}
+
+
+def sms_status(status: str) -> str:
+    """The provider's status in words; one this table lacks shows as written."""
+    known = SMS_STATUSES.get(str(status).lower())
+    return str(known) if known is not None else str(status)
+
 
 class Lookups:
     """Names of the people, teams and villages a page's events mention, in three queries."""
@@ -126,7 +148,7 @@ def _sms_sent(event, data, names):
     if data.get("status") == "twiml":
         return _("SMS reply sent through Twilio (TwiML)")
     provider = PROVIDERS.get(data["provider"], data["provider"])
-    return _("SMS sent through %(provider)s (%(status)s)", provider=provider, status=data["status"])
+    return _("SMS sent through %(provider)s (%(status)s)", provider=provider, status=sms_status(data["status"]))
 
 
 @renders(EventKind.SMS_NOT_SENT)
@@ -139,7 +161,7 @@ def _sms_not_sent(event, data, names):
 @renders(EventKind.SMS_FAILED)
 def _sms_failed(event, data, names):
     if "provider_id" in data:  # the provider's later word
-        return _("SMS not delivered (%(status)s)", status=data["status"])
+        return _("SMS not delivered (%(status)s)", status=sms_status(data["status"]))
     return _("not sent: %(detail)s", detail=data["detail"])
 
 
@@ -297,7 +319,7 @@ def _transcription_done(event, data, names):
 def _transcription_no_model(event, data, names):
     return _(
         "no speech model for %(language)s installed; the recording can be played",
-        language=data["language"],
+        language=label("language", data["language"]),
     )
 
 

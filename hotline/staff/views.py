@@ -476,7 +476,11 @@ def report_page():
     params = reports.ReportParams.from_args(request.args, current_user)
     report = reports.build(params)
     return render_template(
-        "staff/reports.html", report=report, params=params, chart=reports.bar_chart_svg(report)
+        "staff/reports.html",
+        report=report,
+        params=params,
+        chart=reports.bar_chart_svg(report),
+        group_name=reports.group_name,
     )
 
 
@@ -487,7 +491,9 @@ def report_csv():
     body = reports.as_csv(reports.build(params))
     name = f"hotline-report-{params.start:%Y%m%d}-{params.end:%Y%m%d}-{params.by}-{params.period}.csv"
     return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"}
+        body.encode("utf-8"),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
     )
 
 
@@ -499,12 +505,14 @@ def report_csv():
 def admin():
     from .importer import COLUMNS
 
+    entries = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)))
     return render_template(
         "staff/admin.html",
         teams=db.session.scalars(select(Team).order_by(Team.name)).all(),
         villages=db.session.scalars(select(Village).order_by(Village.name)).all(),
         people=db.session.scalars(select(Staff).order_by(Staff.username)).all(),
-        audit_entries=db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all(),
+        audit_entries=entries,
+        audit_lines=audit.describe(entries),
         import_kinds=list(COLUMNS),
     )
 
@@ -533,7 +541,7 @@ def admin_import():
     except ImportFailed as failed:
         flash(_("Nothing imported: %(count)s bad row(s).", count=len(failed.errors)), "error")
         for error in failed.errors[:50]:
-            flash(str(error), "error")
+            flash(error.describe(), "error")
         return redirect(url_for("staff.admin"))
     flash(_("Imported %(count)s row(s).", count=count), "ok")
     return redirect(url_for("staff.admin"))
