@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["day"] = display.day
     app.jinja_env.filters["phone"] = display.phone
     app.jinja_env.filters["period"] = display.period
+    app.jinja_env.filters["percent"] = display.percent
     assets.init_app(app)
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 

@@ -35,9 +35,13 @@ def describe(entries: list[AuditEntry]) -> dict[int, str]:
     from .labels import ACTORS, AUDIT_ACTIONS, AUDIT_FIELDS, OUTCOMES, ROLES, VIA, label
 
     usernames = {e.actor for e in entries} | {
-        str(v) for e in entries for k, v in (e.data or {}).items() if k in ("to", "previous", "volunteer") and v
+        str(v)
+        for e in entries
+        for k, v in (e.data or {}).items()
+        if k in ("to", "previous", "volunteer") and v
     }
-    people = dict(db.session.execute(select(Staff.username, Staff.name).where(Staff.username.in_(usernames))).all())
+    named = select(Staff.username, Staff.name).where(Staff.username.in_(usernames))
+    people = dict(db.session.execute(named).all())
     teams = dict(db.session.execute(select(Team.code, Team.name)).all())
     villages = dict(db.session.execute(select(Village.code, Village.name)).all())
 

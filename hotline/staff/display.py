@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 DATE = "%d/%m/%Y"
@@ -65,3 +66,11 @@ def period(key: str) -> str:
     except ValueError:
         pass
     return key
+
+
+def percent(share: float | None) -> str:
+    """A share (0.953) as a percentage with the reader's decimal mark: "95,3" or "95.3";
+    "—" when there is nothing to divide."""
+    if share is None:
+        return "—"
+    return format_decimal(100 * share, format="0.0")

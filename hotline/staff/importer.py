@@ -87,7 +87,8 @@ class ImportFailed(Exception):
 
 def read_rows(text: str, kind: str) -> list[dict[str, str]]:
     if kind not in COLUMNS:
-        raise ImportFailed([RowError(0, None, _l("unknown kind %(kind)s; one of %(kinds)s", kind=repr(kind), kinds=", ".join(COLUMNS)))])
+        message = _l("unknown kind %(kind)s; one of %(kinds)s", kind=repr(kind), kinds=", ".join(COLUMNS))
+        raise ImportFailed([RowError(0, None, message)])
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     required, optional = COLUMNS[kind]
     header = [h.strip().lower() for h in reader.fieldnames or []]
@@ -96,8 +97,9 @@ def read_rows(text: str, kind: str) -> list[dict[str, str]]:
     if missing or unknown:
         expected = ", ".join(required + optional)
         if missing and unknown:
-            message = _l("missing column(s): %(missing)s; unknown column(s): %(unknown)s (expected: %(expected)s)",
-                         missing=", ".join(missing), unknown=", ".join(unknown), expected=expected)
+            message = _l(
+                "missing column(s): %(missing)s; unknown column(s): %(unknown)s (expected: %(expected)s)",
+                missing=", ".join(missing), unknown=", ".join(unknown), expected=expected)
         elif missing:
             message = _l("missing column(s): %(missing)s (expected: %(expected)s)",
                          missing=", ".join(missing), expected=expected)

@@ -148,7 +148,8 @@ def _sms_sent(event, data, names):
     if data.get("status") == "twiml":
         return _("SMS reply sent through Twilio (TwiML)")
     provider = PROVIDERS.get(data["provider"], data["provider"])
-    return _("SMS sent through %(provider)s (%(status)s)", provider=provider, status=sms_status(data["status"]))
+    status = sms_status(data["status"])
+    return _("SMS sent through %(provider)s (%(status)s)", provider=provider, status=status)
 
 
 @renders(EventKind.SMS_NOT_SENT)

@@ -34,6 +34,7 @@ from werkzeug.exceptions import BadRequest
 
 from .. import clock, outbox
 from ..extensions import db
+from ..messaging import twilio_client
 from ..models import (
     AuditEntry,
     HomeVisit,
@@ -45,7 +46,6 @@ from ..models import (
     Village,
     VoiceMessage,
 )
-from ..messaging import twilio_client
 from ..tickets import get_by_code
 from ..unit_of_work import in_unit_of_work, unit_of_work
 from . import access, accounts, audit, claims, forms, outcomes, reports, timeline
@@ -109,6 +109,17 @@ def login_needed():
 @bp.errorhandler(access.Forbidden)
 def forbidden(error: access.Forbidden):
     return render_template("staff/error.html", message=_("This request belongs to another team.")), 403
+
+
+@bp.errorhandler(404)
+def not_found(error):
+    """A request code that does not exist (or an old link), in the person's language."""
+    return render_template("staff/error.html", message=_("Nothing is at this address.")), 404
+
+
+@bp.errorhandler(403)
+def not_allowed(error):
+    return render_template("staff/error.html", message=_("Only an administrator can open this page.")), 403
 
 
 def admin_required(view):
@@ -243,7 +254,8 @@ def _unless_unchanged(html: str) -> Response:
     response = Response(html, mimetype="text/html")
     seen = CSRF_FIELD.sub("", html)
     response.set_etag(hashlib.sha256(seen.encode()).hexdigest()[:32])
-    return response.make_conditional(request)
+    response.make_conditional(request)  # turns itself into the 304 when the tags match
+    return response
 
 
 @bp.post("/claim-next")
