@@ -80,7 +80,7 @@ def busy(world):
     return world, tickets
 
 
-def test_every_page_fits_a_phone(busy, server, browser):
+def test_every_page_fits_a_phone(busy, server, browser, shots):
     world, tickets = busy
     outsider = world.ticket(world.village_b)
 
@@ -108,12 +108,14 @@ def test_every_page_fits_a_phone(busy, server, browser):
 
     page.goto(f"{server}/staff/reports?by=village&period=day")
     fits(page, "reports by village and day")
+    page.screenshot(path=str(shots / "08-phone-reports.png"), full_page=True)
     page.goto(f"{server}/staff/reports?by=topic&period=week")
     fits(page, "reports by procedure")
 
     admin = phone(browser, server, "admin")
     admin.goto(f"{server}/staff/admin")
     fits(admin, "settings")
+    admin.screenshot(path=str(shots / "09-phone-settings.png"), full_page=True)
     with admin.expect_navigation():
         admin.tap("button[value=en]")
     admin.goto(f"{server}/staff/")

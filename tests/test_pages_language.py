@@ -253,7 +253,12 @@ def test_audit_entries_read_as_sentences(world, app):
     from flask_babel import force_locale
 
     entry = audit.record("thu", "reassign", "123456", previous="lan", to="hung")
+    created = audit.record("admin", "staff_created", "hung", role="volunteer")
     db.session.flush()
+    with force_locale("vi"):
+        assert audit.describe([created])[created.id] == (
+            "Quản trị · tạo tài khoản · Trần Văn Hùng · vai trò: tình nguyện viên"
+        )
     with force_locale("vi"):
         assert audit.describe([entry])[entry.id] == (
             "Phạm Thu · giao lại yêu cầu · 123456 · trước đó: Nguyễn Thị Lan · cho: Trần Văn Hùng"

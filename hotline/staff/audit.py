@@ -34,7 +34,7 @@ def describe(entries: list[AuditEntry]) -> dict[int, str]:
     from .display import day
     from .labels import ACTORS, AUDIT_ACTIONS, AUDIT_FIELDS, OUTCOMES, ROLES, VIA, label
 
-    usernames = {e.actor for e in entries} | {
+    usernames = {e.actor for e in entries} | {e.target for e in entries if e.target} | {
         str(v)
         for e in entries
         for k, v in (e.data or {}).items()
