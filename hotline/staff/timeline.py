@@ -119,7 +119,7 @@ def with_note(text: str, data: dict[str, Any]) -> str:
 
 
 def _when(value: str) -> str:
-    return f"{local(datetime.fromisoformat(value)):%d/%m %H:%M}"
+    return f"{local(datetime.fromisoformat(value)):%d/%m/%Y %H:%M}"
 
 
 @renders(EventKind.CREATED)

@@ -48,7 +48,7 @@ from ..models import (
 )
 from ..tickets import get_by_code
 from ..unit_of_work import in_unit_of_work, unit_of_work
-from . import access, accounts, audit, claims, forms, outcomes, reports, timeline
+from . import access, accounts, audit, claims, display, forms, outcomes, reports, timeline
 from .labels import label
 from .languages import LANGUAGES
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
@@ -467,7 +467,7 @@ def callback(code: str):
         flash(_claim_error(error), "error")
         return _back(ticket)
     if result["mode"] == "manual":
-        flash(_("Dial %(number)s by hand.", number=result["dial"]), "dial")
+        flash(_("Dial %(number)s by hand.", number=display.phone(result["dial"])), "dial")
     else:
         flash(
             _(
