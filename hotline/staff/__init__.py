@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["phone"] = display.phone
     app.jinja_env.filters["period"] = display.period
     app.jinja_env.filters["percent"] = display.percent
-    assets.init_app(app)
+    assets.init_app(app)  # asset_url(); headers.long_cache sets the year-long cache
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 
     from ..api import bp as api_bp

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from . import assets
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -57,5 +59,27 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+ONE_YEAR = 365 * 24 * 3600
+
+
+def long_cache(response: Response) -> Response:
+    """A stylesheet or script asked for under its current version (`?v=<hash>`, see
+    hotline.staff.assets) is kept a year without revalidation: a phone on a slow link
+    fetches it once per release. Any other static answer keeps Flask's revalidation."""
+    if request.endpoint != "static" or response.status_code != 200:
+        return response
+    try:
+        current = assets.version((request.view_args or {}).get("filename", ""))
+    except OSError:
+        return response
+    if request.args.get("v") == current:
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = ONE_YEAR
+        response.cache_control.immutable = True
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+    app.after_request(long_cache)
