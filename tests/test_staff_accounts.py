@@ -222,7 +222,8 @@ def test_admins_import_csv_from_the_browser_all_or_nothing(app, world, login):
         content_type="multipart/form-data",
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "Chưa nhập gì: 1 dòng lỗi." in page and "row 3, column &#34;team&#34;: no team with code" in page
+    assert "Chưa nhập gì: 1 dòng lỗi." in page
+    assert "dòng 3, cột &#34;tổ&#34;: không có tổ nào mã &#34;T77&#34;" in page
     assert db.session.scalar(select(Village).where(Village.code == "V09")) is None
     good = io.BytesIO("code,name,team\nV09,Thôn 9,T01\n".encode())
     page = admin.post(

@@ -254,8 +254,14 @@ def test_without_twilio_credentials_the_page_shows_the_number_to_dial(app_factor
     with plain.app_context():
         world = World()
         ticket = world.ticket(world.village_a)
-        page = StaffClient(plain, "lan").post(f"/staff/t/{ticket.code}/callback", follow_redirects=True)
-        assert f"Hãy tự gọi số {ticket.phone}" in page.get_data(as_text=True)
+        lan = StaffClient(plain, "lan")
+        # The page offers a one-tap call to the resident's number instead of the hotline's.
+        shown = lan.get(f"/staff/t/{ticket.code}").get_data(as_text=True)
+        assert f'id="call-back" href="tel:{ticket.phone}"' in shown
+        assert "Gọi 0911 000 001 từ máy của bạn" in shown and ticket.phone == "+84911000001"
+        # A form posted from an older page still says which number to dial.
+        page = lan.post(f"/staff/t/{ticket.code}/callback", follow_redirects=True)
+        assert "Hãy tự gọi số 0911 000 001" in page.get_data(as_text=True)
         db.session.remove()
 
 

@@ -47,7 +47,7 @@ def seed(world):
 
 
 def rows(csv_text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(csv_text)))
+    return list(csv.DictReader(io.StringIO(csv_text.removeprefix("\ufeff"))))
 
 
 def test_totals_and_groups_come_from_one_function(world, login):
@@ -57,38 +57,40 @@ def test_totals_and_groups_come_from_one_function(world, login):
         as_text=True
     )
     assert 'id="total-received">5<' in page and 'id="total-processed">4<' in page
-    assert 'id="total-on-time">75.0%' in page
+    assert 'id="total-on-time">75,0%' in page  # the Vietnamese decimal comma
     # Nothing is fetched from another host (the office may have no internet): every src/href is
     # local. (Searching the page for "cdn" failed whenever a random CSRF token contained it.)
     assert "<svg" in page
     assert not re.findall(r'(?:src|href)="(?:https?:)?//', page)
     response = admin.get("/staff/reports.csv?start=2026-11-01&end=2026-11-30&by=team&period=week")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
-    table = rows(response.get_data(as_text=True))
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeff") and response.mimetype_params["charset"] == "utf-8"  # Excel reads UTF-8
+    table = rows(body)
     assert table == [
         {
-            "period": "2026-W45",
-            "team": "Tổ 1",
-            "received": "3",
-            "processed": "2",
-            "on_time": "1",
-            "on_time_share": "0.5000",
+            "Kỳ": "Tuần 45, 2026",
+            "Tổ": "Tổ 1",
+            "Tiếp nhận": "3",
+            "Đã xử lý": "2",
+            "Đúng hạn": "1",
+            "Tỷ lệ đúng hạn (%)": "50,0",
         },
         {
-            "period": "2026-W46",
-            "team": "Tổ 2",
-            "received": "2",
-            "processed": "2",
-            "on_time": "2",
-            "on_time_share": "1.0000",
+            "Kỳ": "Tuần 46, 2026",
+            "Tổ": "Tổ 2",
+            "Tiếp nhận": "2",
+            "Đã xử lý": "2",
+            "Đúng hạn": "2",
+            "Tỷ lệ đúng hạn (%)": "100,0",
         },
         {
-            "period": "total",
-            "team": "total",
-            "received": "5",
-            "processed": "4",
-            "on_time": "3",
-            "on_time_share": "0.7500",
+            "Kỳ": "Tổng cộng",
+            "Tổ": "Tổng cộng",
+            "Tiếp nhận": "5",
+            "Đã xử lý": "4",
+            "Đúng hạn": "3",
+            "Tỷ lệ đúng hạn (%)": "75,0",
         },
     ]
 
@@ -101,19 +103,20 @@ def test_by_channel_per_month_and_volunteers_see_only_their_team(world, login):
             as_text=True
         )
     )
-    assert [(r["period"], r["channel"], r["received"]) for r in table] == [
-        ("2026-10", "voice", "1"),
-        ("2026-11", "sms", "2"),
-        ("2026-11", "voice", "3"),
-        ("total", "total", "6"),
+    assert [(r["Kỳ"], r["Kênh"], r["Tiếp nhận"]) for r in table] == [
+        ("Tháng 10, 2026", "cuộc gọi", "1"),
+        ("Tháng 11, 2026", "tin nhắn SMS", "2"),
+        ("Tháng 11, 2026", "cuộc gọi", "3"),
+        ("Tổng cộng", "Tổng cộng", "6"),
     ]
     mine = rows(
         login("lan")
         .get("/staff/reports.csv?start=2026-11-01&end=2026-11-30&by=village&period=day")
         .get_data(as_text=True)
     )
-    assert {r["village"] for r in mine} == {"Thôn 1", "total"}
-    assert mine[-1]["received"] == "3"
+    assert {r["Thôn"] for r in mine} == {"Thôn 1", "Tổng cộng"}
+    assert mine[0]["Kỳ"] == "02/11/2026"  # dd/mm/yyyy
+    assert mine[-1]["Tiếp nhận"] == "3"
 
 
 def test_the_on_time_target_is_configurable(app_factory):
@@ -125,3 +128,33 @@ def test_the_on_time_target_is_configurable(app_factory):
         ticket = world.ticket(world.village_a)
         assert ticket.due_at - ticket.created_at == timedelta(hours=24)
         db.session.remove()
+
+
+def test_csv_cells_that_start_a_formula_are_neutralised_and_english_reads_english(world, login):
+    """A village or team named like a formula (an admin's import, or an attacker's) opens in a
+    spreadsheet as text, never as a formula; an English reader gets English headers and a
+    decimal point."""
+    world.village_a.name = '=HYPERLINK("http://evil.example","x")'
+    world.team_a.name = "+SUM(1)"
+    world.village_b.name = "@cmd"
+    world.team_b.name = "-2+3"
+    db.session.commit()
+    make(world, world.village_a, "2026-11-02", hours_to_close=5)
+    make(world, world.village_b, "2026-11-03", hours_to_close=5)
+    admin = login("admin")
+    by_village = rows(admin.get("/staff/reports.csv?start=2026-11-01&end=2026-11-30&by=village&period=month")
+                      .get_data(as_text=True))
+    assert sorted(r["Thôn"] for r in by_village) == [
+        "'=HYPERLINK(\"http://evil.example\",\"x\")", "'@cmd", "Tổng cộng"]
+    by_team = rows(admin.get("/staff/reports.csv?start=2026-11-01&end=2026-11-30&by=team&period=month")
+                   .get_data(as_text=True))
+    assert sorted(r["Tổ"] for r in by_team) == ["'+SUM(1)", "'-2+3", "Tổng cộng"]
+    for row in by_village + by_team:
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row.values()), row
+
+    admin.post("/staff/lang", data={"lang": "en"})
+    english = rows(admin.get("/staff/reports.csv?start=2026-11-01&end=2026-11-30&by=topic&period=week")
+                   .get_data(as_text=True))
+    assert list(english[0]) == ["Period", "Procedure", "Received", "Processed", "On time", "On time (%)"]
+    assert english[0]["Period"] == "Week 45, 2026" and english[0]["Procedure"] == "VNeID electronic identity"
+    assert english[-1]["On time (%)"] == "100.0"

@@ -141,7 +141,7 @@ def test_wrong_keys_and_silence_repeat_then_never_drop_the_caller(twilio):
     assert "chưa nghe thấy" in call.said()
     call.press(None)
     # Out of tries: a voice message or a callback is offered, never a bare hang-up.
-    assert "để lại lời nhắn, bấm phím 4" in call.said()
+    assert "Để gửi lời nhắn, bấm phím 4" in call.said()
     assert count(Ticket) == 0
     call.press(None)
     call.press(None)

@@ -8,11 +8,9 @@ pipeline's pre-handlers.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import Flask, current_app, request, session
+from flask import Flask, request, session
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 
 from .languages import LANGUAGES
@@ -41,7 +39,7 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from . import accounts, headers, routing  # noqa: F401  (routing registers the before_flush hook)
+    from . import accounts, assets, display, headers, routing  # noqa: F401  (routing registers the before_flush hook)
     from .sms_commands import handle_staff_sms
 
     for name, value in DEFAULTS.items():
@@ -51,12 +49,19 @@ def init_app(app: Flask) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
+    login_manager.login_message = _l("Log in to see this page.")  # Flask-Login's default is English
+    login_manager.needs_refresh_message = _l("Log in again to continue.")
     login_manager.session_protection = "strong"
 
     login_manager.user_loader(accounts.load_session_user)  # "id:nonce": logout ends the cookie
 
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["localtime"] = display.localtime
+    app.jinja_env.filters["day"] = display.day
+    app.jinja_env.filters["phone"] = display.phone
+    app.jinja_env.filters["period"] = display.period
+    app.jinja_env.filters["percent"] = display.percent
+    assets.init_app(app)  # asset_url(); headers.long_cache sets the year-long cache
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 
     from .. import api
@@ -76,8 +81,3 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(privacy_bp)  # residents' data: retention, backups, export
     api.init_app(app)  # the JSON API, and JSON for every error under /api/
 
-
-def localtime(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)

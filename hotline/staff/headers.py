@@ -17,6 +17,8 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 
+from . import assets
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -88,6 +90,28 @@ def cookie_secure_forced() -> bool:
     return not _is_auto(current_app.config["SESSION_COOKIE_SECURE"]) and cookie_secure(current_app)
 
 
+ONE_YEAR = 365 * 24 * 3600
+
+
+def long_cache(response: Response) -> Response:
+    """A stylesheet or script asked for under its current version (`?v=<hash>`, see
+    hotline.staff.assets) is kept a year without revalidation: a phone on a slow link
+    fetches it once per release. Any other static answer keeps Flask's revalidation."""
+    if request.endpoint != "static" or response.status_code != 200:
+        return response
+    try:
+        current = assets.version((request.view_args or {}).get("filename", ""))
+    except OSError:
+        return response
+    if request.args.get("v") == current:
+        response.cache_control.no_cache = None
+        response.cache_control.public = True
+        response.cache_control.max_age = ONE_YEAR
+        response.cache_control.immutable = True
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+    app.after_request(long_cache)
     app.session_interface = SchemeSessionInterface()

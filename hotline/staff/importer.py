@@ -2,7 +2,9 @@
 
 All or nothing: every row is checked first and each bad row gets its own error
 (`row 7, column "team": no team with code "T9"`); a file with any error imports
-nothing. Rows are matched on their natural key (code, username, phone), so
+nothing. Each error's message is a lazy translation: the command line prints it in
+English (`str`), the dashboard in the reader's language (`RowError.describe`,
+`dòng 7, cột "tổ": không có tổ mã "T9"`). Rows are matched on their natural key (code, username, phone), so
 importing the same file twice changes nothing the second time.
 """
 
@@ -14,13 +16,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import time
 from functools import partial
+from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from ..extensions import db
 from ..models import OfficeHours, Resident, Role, RosterShift, Staff, Team, Ticket, TicketStatus, Village
 from ..phones import to_e164
 from . import accounts, audit
+from .labels import IMPORT_COLUMNS, label
 
 WEEKDAYS = {
     **{str(i): i for i in range(7)},
@@ -55,11 +62,21 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 class RowError:
     row: int  # 1-based line number in the file (the header is row 1)
     column: str | None
-    message: str
+    message: Any  # a lazy translation (flask_babel.lazy_gettext), or plain text
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f', column "{self.column}"' if self.column else "")
-        return f"{where}: {self.message}"
+        """In English, for the command line and logs."""
+        with force_locale("en"):
+            where = f"row {self.row}" + (f', column "{self.column}"' if self.column else "")
+            return f"{where}: {self.message}"
+
+    def describe(self) -> str:
+        """In the reader's language, for the dashboard."""
+        if self.column:
+            column = label(IMPORT_COLUMNS, self.column) if self.column in IMPORT_COLUMNS else self.column
+            return _('row %(row)s, column "%(column)s": %(message)s', row=self.row, column=column,
+                     message=str(self.message))
+        return _("row %(row)s: %(message)s", row=self.row, message=str(self.message))
 
 
 class ImportFailed(Exception):
@@ -70,19 +87,26 @@ class ImportFailed(Exception):
 
 def read_rows(text: str, kind: str) -> list[dict[str, str]]:
     if kind not in COLUMNS:
-        raise ImportFailed([RowError(0, None, f"unknown kind {kind!r}; one of {', '.join(COLUMNS)}")])
+        message = _l("unknown kind %(kind)s; one of %(kinds)s", kind=repr(kind), kinds=", ".join(COLUMNS))
+        raise ImportFailed([RowError(0, None, message)])
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     required, optional = COLUMNS[kind]
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required + optional]
     if missing or unknown:
-        problems = ([f"missing column(s): {', '.join(missing)}"] if missing else []) + (
-            [f"unknown column(s): {', '.join(unknown)}"] if unknown else []
-        )
-        raise ImportFailed(
-            [RowError(1, None, "; ".join(problems) + f" (expected: {', '.join(required + optional)})")]
-        )
+        expected = ", ".join(required + optional)
+        if missing and unknown:
+            message = _l(
+                "missing column(s): %(missing)s; unknown column(s): %(unknown)s (expected: %(expected)s)",
+                missing=", ".join(missing), unknown=", ".join(unknown), expected=expected)
+        elif missing:
+            message = _l("missing column(s): %(missing)s (expected: %(expected)s)",
+                         missing=", ".join(missing), expected=expected)
+        else:
+            message = _l("unknown column(s): %(unknown)s (expected: %(expected)s)",
+                         unknown=", ".join(unknown), expected=expected)
+        raise ImportFailed([RowError(1, None, message)])
     reader.fieldnames = header
     return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
 
@@ -108,76 +132,76 @@ def import_csv(
     staff = {s.username: s for s in db.session.scalars(select(Staff))}
     seen: set[str] = set()
 
-    def bad(line: int, column: str | None, message: str) -> None:
+    def bad(line: int, column: str | None, message: Any) -> None:
         errors.append(RowError(line, column, message))
 
     for line, row in enumerate(progress(rows), start=2):
         before = len(errors)
         for column in COLUMNS[kind][0]:
             if not row.get(column):
-                bad(line, column, "empty")
+                bad(line, column, _l("empty"))
         if len(errors) > before:
             continue
         key = row.get("code") or row.get("username") or row.get("phone") or ""
         if kind in ("teams", "villages", "staff", "residents"):
             if key.lower() in seen:
-                bad(line, None, f"{key} appears twice in the file")
+                bad(line, None, _l("%(key)s appears twice in the file", key=key))
                 continue
             seen.add(key.lower())
         if kind == "teams":
             apply.append(partial(_team, row, teams))
         elif kind == "villages":
             if row.get("team") and row["team"] not in teams:
-                bad(line, "team", f'no team with code "{row["team"]}"')
+                bad(line, "team", _l('no team with code "%(value)s"', value=row["team"]))
                 continue
             apply.append(partial(_village, row, teams, villages))
         elif kind == "staff":
             if row["role"].lower() not in {r.value for r in Role}:
-                bad(line, "role", f'"{row["role"]}" is not one of volunteer, lead, admin')
+                bad(line, "role", _l('"%(value)s" is not one of volunteer, lead, admin', value=row["role"]))
             if row.get("team") and row["team"] not in teams:
-                bad(line, "team", f'no team with code "{row["team"]}"')
+                bad(line, "team", _l('no team with code "%(value)s"', value=row["team"]))
             if row.get("phone") and to_e164(row["phone"]) is None:
-                bad(line, "phone", f'"{row["phone"]}" is not a phone number')
+                bad(line, "phone", _l('"%(value)s" is not a phone number', value=row["phone"]))
             if row.get("password") and len(row["password"]) < 8:
-                bad(line, "password", "needs at least 8 characters")
+                bad(line, "password", _l("needs at least 8 characters"))
             if row.get("language") and row["language"] not in ("vi", "en"):
-                bad(line, "language", "vi or en")
+                bad(line, "language", _l("vi or en"))
             if len(errors) == before:
                 apply.append(partial(_staff, row, teams, staff, actor))
         elif kind == "roster":
             if row["username"].lower() not in staff:
-                bad(line, "username", f'no staff member "{row["username"]}"')
+                bad(line, "username", _l('no staff member "%(value)s"', value=row["username"]))
             if row["weekday"].lower() not in WEEKDAYS:
-                bad(line, "weekday", "0-6 (Monday = 0), mon…sun or T2…CN")
+                bad(line, "weekday", _l("0-6 (Monday = 0), mon…sun or T2…CN"))
             start, end = _time(row["start"]), _time(row["end"])
             if start is None:
-                bad(line, "start", "HH:MM")
+                bad(line, "start", _l("HH:MM"))
             if end is None:
-                bad(line, "end", "HH:MM")
+                bad(line, "end", _l("HH:MM"))
             if start and end and start >= end:
-                bad(line, "end", "must be after start")
+                bad(line, "end", _l("must be after start"))
             if row.get("position") and not row["position"].isdigit():
-                bad(line, "position", "a number")
+                bad(line, "position", _l("a number"))
             if len(errors) == before and start is not None and end is not None:
                 apply.append(partial(_shift, row, start, end, staff))
         elif kind == "office-hours":
             opens, closes = _time(row["opens"]), _time(row["closes"])
             if row["weekday"].lower() not in WEEKDAYS:
-                bad(line, "weekday", "0-6 (Monday = 0), mon…sun or T2…CN")
+                bad(line, "weekday", _l("0-6 (Monday = 0), mon…sun or T2…CN"))
             if opens is None:
-                bad(line, "opens", "HH:MM")
+                bad(line, "opens", _l("HH:MM"))
             if closes is None:
-                bad(line, "closes", "HH:MM")
+                bad(line, "closes", _l("HH:MM"))
             if opens and closes and opens >= closes:
-                bad(line, "closes", "must be after opens")
+                bad(line, "closes", _l("must be after opens"))
             if len(errors) == before and opens is not None and closes is not None:
                 apply.append(partial(_office_hours, row, opens, closes))
         elif kind == "residents":
             phone = to_e164(row["phone"])
             if phone is None:
-                bad(line, "phone", f'"{row["phone"]}" is not a phone number')
+                bad(line, "phone", _l('"%(value)s" is not a phone number', value=row["phone"]))
             if row["village"] not in villages:
-                bad(line, "village", f'no village with code "{row["village"]}"')
+                bad(line, "village", _l('no village with code "%(value)s"', value=row["village"]))
             if len(errors) == before and phone is not None:
                 apply.append(partial(_resident, row, phone, villages))
 

@@ -124,6 +124,91 @@ DIMENSIONS = {
     "channel": _l("channel"),
 }
 PERIODS = {"day": _l("day"), "week": _l("week"), "month": _l("month")}
+#: The languages a caller chose (ivr_flows/main.yaml `languages`) and the dashboard's own.
+LANGUAGE_NAMES = {"vi": _l("Vietnamese"), "mnong": _l("M'Nông"), "en": _l("English")}
+#: Who wrote a timeline row or an audit entry, when it was not a staff member.
+ACTORS = {
+    "system": _l("the hotline (automatic)"),
+    "resident:sms": _l("the resident, by SMS"),
+    "resident:voice": _l("the resident, by phone"),
+    "cli": _l("the command line"),
+    "api": _l("the API"),
+    "test": _l("set-up"),
+    "?": _l("unknown user"),
+}
+#: Where a staff member acted from (the `via` of an audit entry).
+VIA = {"web": _l("on the dashboard"), "api": _l("through the API"), "sms": _l("by SMS")}
+#: What the CSV import reads (hotline.staff.importer.COLUMNS).
+IMPORT_KINDS = {
+    "teams": _l("teams"),
+    "villages": _l("villages"),
+    "staff": _l("staff"),
+    "roster": _l("duty roster"),
+    "office-hours": _l("office hours"),
+    "residents": _l("residents"),
+}
+#: The columns of those files, named in import errors ('row 3, column "name": empty').
+IMPORT_COLUMNS = {
+    "code": _l("code"),
+    "name": _l("name"),
+    "team": _l("team"),
+    "username": _l("username"),
+    "role": _l("role"),
+    "phone": _l("phone"),
+    "password": _l("password"),
+    "language": _l("language"),
+    "weekday": _l("weekday"),
+    "start": _l("start"),
+    "end": _l("end"),
+    "position": _l("position"),
+    "opens": _l("opens"),
+    "closes": _l("closes"),
+    "village": _l("village"),
+}
+#: The audit log's actions (hotline.staff.audit.record).
+AUDIT_ACTIONS = {
+    "login": _l("logged in"),
+    "login_failed": _l("failed login"),
+    "logout": _l("logged out"),
+    "password_set": _l("password set"),
+    "api_token_issued": _l("API token issued"),
+    "staff_created": _l("account created"),
+    "staff_changed": _l("account changed"),
+    "village_team": _l("village assigned to a team"),
+    "claim": _l("request claimed"),
+    "release": _l("request released"),
+    "reassign": _l("request reassigned"),
+    "outcome": _l("outcome recorded"),
+    "visit_booked": _l("home visit booked"),
+    "transfer": _l("request transferred"),
+    "note": _l("note added"),
+    "set_village": _l("village set"),
+    "set_elderly": _l("elderly flag changed"),
+    "callback": _l("call back through the hotline"),
+    "import_teams": _l("teams imported"),
+    "import_villages": _l("villages imported"),
+    "import_staff": _l("staff imported"),
+    "import_roster": _l("duty roster imported"),
+    "import_office_hours": _l("office hours imported"),
+    "import_residents": _l("residents imported"),
+}
+#: The details an audit entry keeps (its `data`), by name.
+AUDIT_FIELDS = {
+    "via": _l("how"),
+    "outcome": _l("outcome"),
+    "attempt": _l("try"),
+    "visit_on": _l("visit date"),
+    "volunteer": _l("volunteer"),
+    "to": _l("to"),
+    "previous": _l("before"),
+    "village": _l("village"),
+    "team": _l("team"),
+    "elderly": _l("elderly"),
+    "role": _l("role"),
+    "phone": _l("phone"),
+    "active": _l("account active"),
+    "rows": _l("rows"),
+}
 
 #: The tables templates name: `label("kind", e.kind)`.
 GROUPS: dict[str, Mapping] = {
@@ -138,6 +223,11 @@ GROUPS: dict[str, Mapping] = {
     "queue_filter": QUEUE_FILTERS,
     "dimension": DIMENSIONS,
     "period": PERIODS,
+    "language": LANGUAGE_NAMES,
+    "actor": ACTORS,
+    "via": VIA,
+    "import_kind": IMPORT_KINDS,
+    "audit_action": AUDIT_ACTIONS,
 }
 
 

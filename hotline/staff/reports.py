@@ -19,13 +19,16 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..extensions import db
 from ..models import Staff, Team, Ticket, TicketStatus, Village
-from . import access, forms
+from . import access, display, forms
+from .labels import label
 
 DIMENSIONS = ("none", "team", "village", "topic", "channel")
 PERIODS = ("day", "week", "month")
@@ -148,23 +151,56 @@ def build(params: ReportParams) -> Report:
     )
 
 
+#: Characters that make a spreadsheet read a cell as a formula (or, for tab and carriage
+#: return, start one in some programs): such a cell gets a leading apostrophe.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+CSV_HEADERS = {
+    "period": _l("Period"),
+    "team": _l("Team"),
+    "village": _l("Village"),
+    "topic": _l("Procedure"),
+    "channel": _l("Channel"),
+    "none": _l("Group"),
+    "received": _l("Received"),
+    "processed": _l("Processed"),
+    "on_time": _l("On time"),
+    "on_time_share": _l("On time (%)"),
+}
+
+
+def safe_cell(value: object) -> str:
+    """A cell Excel or LibreOffice shows as text, never runs: `=HYPERLINK(…)` → `'=HYPERLINK(…)`."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def group_name(report: Report, group: str) -> str:
+    """A row's group as the reader names it (procedures and channels have labels)."""
+    if report.params.by in ("topic", "channel") and group != "—":
+        return label(report.params.by, group)
+    return group
+
+
 def as_csv(report: Report) -> str:
+    """The report as Excel opens it: UTF-8 with a byte-order mark (so Vietnamese letters
+    survive), headers, periods and groups in the reader's language, shares as percentages
+    with the reader's decimal mark, and every cell safe from formula injection."""
     out = io.StringIO()
+    out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            "period",
-            report.params.by if report.params.by != "none" else "group",
-            "received",
-            "processed",
-            "on_time",
-            "on_time_share",
-        ]
-    )
-    for row in [*report.rows, report.totals]:
-        share = "" if row.on_time_share is None else f"{row.on_time_share:.4f}"
-        writer.writerow([row.period, row.group, row.received, row.processed, row.on_time, share])
+    columns = ["period", report.params.by, "received", "processed", "on_time", "on_time_share"]
+    writer.writerow([safe_cell(CSV_HEADERS[c]) for c in columns])
+    for row in report.rows:
+        writer.writerow(csv_row(row, display.period(row.period), group_name(report, row.group)))
+    total = _("Total")
+    writer.writerow(csv_row(report.totals, total, total if report.params.by != "none" else ""))
     return out.getvalue()
+
+
+def csv_row(row: Row, period: str, group: str) -> list[str]:
+    share = "" if row.on_time_share is None else display.percent(row.on_time_share)
+    return [safe_cell(v) for v in (period, group, row.received, row.processed, row.on_time, share)]
 
 
 def bar_chart_svg(report: Report, width: int = 760, height: int = 240) -> str:
@@ -179,28 +215,30 @@ def bar_chart_svg(report: Report, width: int = 760, height: int = 240) -> str:
     if not periods:
         return ""
     top = max(max(v[0], v[1]) for v in per_period.values()) or 1
+    title = _("received and processed per period")
     pad, base = 36, height - 36
     slot = (width - pad - 10) / len(periods)
     bar = max(min(slot / 3, 40), 2)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'class="chart" aria-label="received and processed per period">',
+        f'class="chart" aria-label="{escape(title)}">',
         f'<line x1="{pad}" y1="{base}" x2="{width - 5}" y2="{base}" stroke="#555"/>',
         f'<text x="4" y="16" font-size="11">{top}</text>',
     ]
     for i, period in enumerate(periods):
         received, processed, on_time = per_period[period]
+        name = display.period(period)
         x = pad + i * slot + slot / 2 - bar
         for j, (value, colour) in enumerate(((received, "#2a6fb0"), (processed, "#3a9b5c"))):
             h = (base - 20) * value / top
             parts.append(
                 f'<rect x="{x + j * bar:.1f}" y="{base - h:.1f}" width="{bar - 1:.1f}" '
-                f'height="{h:.1f}" fill="{colour}"><title>{escape(period)}: {value}</title></rect>'
+                f'height="{h:.1f}" fill="{colour}"><title>{escape(name)}: {value}</title></rect>'
             )
         share = f"{100 * on_time / processed:.0f}%" if processed else ""
         parts.append(
             f'<text x="{x + bar:.1f}" y="{base + 14}" font-size="10" text-anchor="middle">'
-            f"{escape(period)}</text>"
+            f"{escape(name)}</text>"
         )
         parts.append(
             f'<text x="{x + bar:.1f}" y="{base + 28}" font-size="10" text-anchor="middle" '

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import EventKind, Staff, Team, Ticket, TicketEvent, Village
-from .labels import REASONS
+from .labels import ACTORS, REASONS, label
 from .roster import local
 
 CHANNELS = {"voice": _l("a call"), "sms": _l("SMS")}
@@ -45,6 +45,28 @@ NO_REPLY = {
     "repeat": _l("no reply: the same text was already answered this hour"),
     "ceiling": _l("no reply: this number sent very many texts this hour"),
 }
+
+#: A provider's word for where an SMS is (Twilio's MessageStatus, SMS Gateway's state).
+SMS_STATUSES = {
+    "accepted": _l("accepted"),
+    "scheduled": _l("scheduled"),
+    "queued": _l("queued"),
+    "pending": _l("queued"),
+    "processed": _l("handed to the network"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "delivered": _l("delivered"),
+    "undelivered": _l("not delivered"),
+    "failed": _l("failed"),
+    "canceled": _l("cancelled"),
+    "read": _l("read"),
+}
+
+
+def sms_status(status: str) -> str:
+    """The provider's status in words; one this table lacks shows as written."""
+    known = SMS_STATUSES.get(str(status).lower())
+    return str(known) if known is not None else str(status)
 
 
 class Lookups:
@@ -99,7 +121,7 @@ def with_note(text: str, data: dict[str, Any]) -> str:
 
 
 def _when(value: str) -> str:
-    return f"{local(datetime.fromisoformat(value)):%d/%m %H:%M}"
+    return f"{local(datetime.fromisoformat(value)):%d/%m/%Y %H:%M}"
 
 
 @renders(EventKind.CREATED)
@@ -133,7 +155,8 @@ def _sms_sent(event, data, names):
     if data.get("status") == "twiml":
         return _("SMS reply sent through Twilio (TwiML)")
     provider = PROVIDERS.get(data["provider"], data["provider"])
-    return _("SMS sent through %(provider)s (%(status)s)", provider=provider, status=data["status"])
+    status = sms_status(data["status"])
+    return _("SMS sent through %(provider)s (%(status)s)", provider=provider, status=status)
 
 
 @renders(EventKind.SMS_NOT_SENT)
@@ -146,7 +169,7 @@ def _sms_not_sent(event, data, names):
 @renders(EventKind.SMS_FAILED)
 def _sms_failed(event, data, names):
     if "provider_id" in data:  # the provider's later word
-        return _("SMS not delivered (%(status)s)", status=data["status"])
+        return _("SMS not delivered (%(status)s)", status=sms_status(data["status"]))
     return _("not sent: %(detail)s", detail=data["detail"])
 
 
@@ -306,7 +329,7 @@ def _transcription_done(event, data, names):
 def _transcription_no_model(event, data, names):
     return _(
         "no speech model for %(language)s installed; the recording can be played",
-        language=data["language"],
+        language=label("language", data["language"]),
     )
 
 
@@ -349,8 +372,31 @@ def line(event: TicketEvent, names: Lookups) -> str:
         return event.message or ""  # data that lacks what the line needs
 
 
-def lines(events: Iterable[TicketEvent]) -> dict[int, str]:
-    """Each event's line by id, for the request page."""
+class Line(NamedTuple):
+    actor: str
+    text: str
+
+
+def actor(event: TicketEvent, names: Lookups) -> str:
+    """Who wrote the row, in words: a staff member's name, or "the hotline (automatic)"."""
+    if not event.actor:
+        return ""
+    if event.actor in ACTORS:
+        return label(ACTORS, event.actor)
+    if event.actor in names.people:
+        return names.people[event.actor]
+    if ":" in event.actor:  # a kind of writer this version does not know
+        return label(ACTORS, event.actor)
+    return event.actor  # a username whose account is gone
+
+
+def entries(events: Iterable[TicketEvent]) -> dict[int, Line]:
+    """Each event's writer and line by id, for the request page."""
     events = list(events)
     names = Lookups(events)
-    return {event.id: line(event, names) for event in events}
+    return {event.id: Line(actor(event, names), line(event, names)) for event in events}
+
+
+def lines(events: Iterable[TicketEvent]) -> dict[int, str]:
+    """Each event's line by id."""
+    return {event_id: entry.text for event_id, entry in entries(events).items()}

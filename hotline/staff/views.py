@@ -6,6 +6,9 @@ on the audit rows."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -31,6 +34,7 @@ from werkzeug.exceptions import BadRequest
 
 from .. import clock, outbox
 from ..extensions import db
+from ..messaging import twilio_client
 from ..models import (
     AuditEntry,
     HomeVisit,
@@ -44,12 +48,14 @@ from ..models import (
 )
 from ..tickets import get_by_code
 from ..unit_of_work import in_unit_of_work, unit_of_work
-from . import access, accounts, audit, claims, forms, headers, outcomes, reports, timeline
+from . import access, accounts, audit, claims, display, forms, headers, outcomes, reports, timeline
 from .labels import label
 from .languages import LANGUAGES
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="[^"]*"')
 
 #: The outcomes a person records on the request page.
 WEB_OUTCOMES = ("resolved", "no_answer", "wrong_number", "home_visit", "transferred")
@@ -119,6 +125,17 @@ def login_needed():
 @bp.errorhandler(access.Forbidden)
 def forbidden(error: access.Forbidden):
     return render_template("staff/error.html", message=_("This request belongs to another team.")), 403
+
+
+@bp.errorhandler(404)
+def not_found(error):
+    """A request code that does not exist (or an old link), in the person's language."""
+    return render_template("staff/error.html", message=_("Nothing is at this address.")), 404
+
+
+@bp.errorhandler(403)
+def not_allowed(error):
+    return render_template("staff/error.html", message=_("Only an administrator can open this page.")), 403
 
 
 def admin_required(view):
@@ -241,7 +258,7 @@ def queue():
         refresh=current_app.config["STAFF_QUEUE_REFRESH_SECONDS"],
     )
     if request.args.get("partial"):
-        return render_template("staff/_queue_rows.html", **context)
+        return _unless_unchanged(render_template("staff/_queue_rows.html", **context))
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
     villages = db.session.scalars(select(Village).order_by(Village.name)).all()
     if current_user.role != Role.ADMIN:
@@ -250,6 +267,18 @@ def queue():
     stuck = outbox.summary() if current_user.role in (Role.ADMIN, Role.LEAD) else None  # set-aside jobs
     return render_template("staff/queue.html", teams=teams, villages=villages, topics=topics(), stuck=stuck,
                            **context)
+
+
+def _unless_unchanged(html: str) -> Response:
+    """The queue's refresh: 304 with no body when the rows are what the browser shows
+    (its If-None-Match), so a slow link carries only what changed. The ETag is the hash of
+    the rendered rows (which the person and the language shape) less their CSRF tokens,
+    which Flask-WTF signs afresh every second; the browser's older tokens stay valid."""
+    response = Response(html, mimetype="text/html")
+    seen = CSRF_FIELD.sub("", html)
+    response.set_etag(hashlib.sha256(seen.encode()).hexdigest()[:32])
+    response.make_conditional(request)  # turns itself into the 304 when the tags match
+    return response
 
 
 @bp.post("/claim-next")
@@ -289,6 +318,7 @@ def ticket(code: str):
     teammates = [s for s in teammates if access.can_see(s, ticket)]
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
     villages = db.session.scalars(select(Village).order_by(Village.name)).all()
+    today = clock.today(ZoneInfo(current_app.config["TIMEZONE"]))
     return render_template(
         "staff/ticket.html",
         ticket=ticket,
@@ -298,8 +328,10 @@ def ticket(code: str):
         teammates=teammates,
         teams=teams,
         villages=villages,
-        today=clock.today(ZoneInfo(current_app.config["TIMEZONE"])),
-        lines=timeline.lines(ticket.events),
+        today=today,
+        tomorrow=today + timedelta(days=1),  # the visit date a tap books; any other is typed
+        lines=timeline.entries(ticket.events),
+        dial_by_hand=twilio_client() is None or not current_user.phone,
         # Release, call back and record an outcome: offered only to whoever may do them.
         may_work=ticket.assignee_id == current_user.id or access.can_assign(current_user),
     )
@@ -468,7 +500,7 @@ def callback(code: str):
         flash(_claim_error(error), "error")
         return _back(ticket)
     if result["mode"] == "manual":
-        flash(_("Dial %(number)s by hand.", number=result["dial"]), "dial")
+        flash(_("Dial %(number)s by hand.", number=display.phone(result["dial"])), "dial")
     else:
         flash(
             _(
@@ -489,7 +521,11 @@ def report_page():
     params = reports.ReportParams.from_args(request.args, current_user)
     report = reports.build(params)
     return render_template(
-        "staff/reports.html", report=report, params=params, chart=reports.bar_chart_svg(report)
+        "staff/reports.html",
+        report=report,
+        params=params,
+        chart=reports.bar_chart_svg(report),
+        group_name=reports.group_name,
     )
 
 
@@ -500,7 +536,9 @@ def report_csv():
     body = reports.as_csv(reports.build(params))
     name = f"hotline-report-{params.start:%Y%m%d}-{params.end:%Y%m%d}-{params.by}-{params.period}.csv"
     return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"}
+        body.encode("utf-8"),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
     )
 
 
@@ -512,12 +550,14 @@ def report_csv():
 def admin():
     from .importer import COLUMNS
 
+    entries = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)))
     return render_template(
         "staff/admin.html",
         teams=db.session.scalars(select(Team).order_by(Team.name)).all(),
         villages=db.session.scalars(select(Village).order_by(Village.name)).all(),
         people=db.session.scalars(select(Staff).order_by(Staff.username)).all(),
-        audit_entries=db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all(),
+        audit_entries=entries,
+        audit_lines=audit.describe(entries),
         import_kinds=list(COLUMNS),
         chosen_kind=request.args.get("kind") if request.args.get("kind") in COLUMNS else None,
     )
@@ -556,7 +596,7 @@ def admin_import():
     except ImportFailed as failed:
         flash(_("Nothing imported: %(count)s bad row(s).", count=len(failed.errors)), "error")
         for error in failed.errors[:50]:
-            flash(str(error), "error")
+            flash(error.describe(), "error")
         return again
     if count == 0:
         flash(_("The file has its header but no rows: nothing imported."), "error")

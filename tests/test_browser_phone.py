@@ -1,0 +1,166 @@
+"""The dashboard on a phone (390×844, touch), in Debian's Chromium driven by Playwright:
+no page scrolls sideways, every control is at least 44 px, the queue is cards with the
+first claim button on the first screen, phone numbers are `tel:` links, and a request goes
+claim → home visit → visit done with taps only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hotline.extensions import db
+from hotline.models import Ticket
+from tests.browser_fixtures import *  # noqa: F403  (the served app, the browser)
+from tests.browser_fixtures import needs_chromium
+from tests.staff_fixtures import *  # noqa: F403  (fixtures)
+from tests.staff_fixtures import PASSWORD
+
+pytestmark = needs_chromium
+
+WIDTH, HEIGHT = 390, 844
+KEPT_SHOTS = Path(__file__).resolve().parent.parent / "bench" / "screenshots"
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Kept in bench/screenshots/ with HOTLINE_SAVE_SCREENSHOTS=1, else in the test's folder."""
+    folder = KEPT_SHOTS if os.environ.get("HOTLINE_SAVE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+#: Controls narrower or shorter than 44 px, and how wide the page is (run in the page).
+MEASURE = """() => {
+  const small = [];
+  const controls = 'a[href], button, select, input:not([type=hidden]), textarea, summary';
+  for (const el of document.querySelectorAll(controls)) {
+    let box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;  // not shown at this width
+    if (el.type === 'radio' || el.type === 'checkbox') {
+      const label = el.closest('label');
+      if (label) box = label.getBoundingClientRect();
+    }
+    if (box.height < 43.5 || box.width < 43.5) {
+      small.push(el.outerHTML.slice(0, 90) + ' → ' + Math.round(box.width) + '×' + Math.round(box.height));
+    }
+  }
+  return {scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, small: small};
+}"""
+
+
+def phone(browser, server, username: str | None):
+    context = browser.new_context(
+        viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True, has_touch=True, locale="vi-VN"
+    )
+    page = context.new_page()
+    page.goto(f"{server}/staff/login")
+    if username:
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.tap("button[type=submit]")
+        page.wait_for_url(f"{server}/staff/")
+    return page
+
+
+def fits(page, what: str) -> None:
+    measured = page.evaluate(MEASURE)
+    assert measured["scroll"] <= WIDTH and measured["body"] <= WIDTH, (what, measured)
+    assert measured["small"] == [], (what, measured["small"])
+
+
+@pytest.fixture
+def busy(world):
+    """A queue of lan's team with long names and every kind of row."""
+    tickets = [
+        world.ticket(world.village_a, reason="missed_call", age_minutes=40, elderly=True, topic="vneid"),
+        world.ticket(world.village_a, age_minutes=90, topic="pension_allowance"),
+        world.ticket(world.village_a, reason="sms", age_minutes=3000, topic="civil_status", channel="sms"),
+    ]
+    return world, tickets
+
+
+def test_every_page_fits_a_phone(busy, server, browser, shots):
+    world, tickets = busy
+    outsider = world.ticket(world.village_b)
+
+    login = phone(browser, server, None)
+    fits(login, "login")
+
+    page = phone(browser, server, "lan")
+    fits(page, "queue")
+    # The in-place refresh (every second here) asks with the ETag of what it shows: 304, no body.
+    with page.expect_response(lambda r: "partial=1" in r.url and r.status == 304, timeout=15000):
+        pass
+    page.tap("#filter-box summary")  # folded on a phone; opened, it still fits
+    fits(page, "queue with filters open")
+
+    page.goto(f"{server}/staff/t/{tickets[0].code}")
+    fits(page, "request")
+    tel = page.locator("dd a[href^='tel:']")
+    assert tel.get_attribute("href") == f"tel:{tickets[0].phone}"
+    # No Twilio account here: calling back is a one-tap link to the resident's number.
+    call = page.locator("#call-back")
+    assert call.get_attribute("href") == f"tel:{tickets[0].phone}"
+
+    page.goto(f"{server}/staff/t/{outsider.code}")  # another team's: the error page
+    fits(page, "error")
+
+    page.goto(f"{server}/staff/reports?by=village&period=day")
+    fits(page, "reports by village and day")
+    page.screenshot(path=str(shots / "08-phone-reports.png"), full_page=True)
+    page.goto(f"{server}/staff/reports?by=topic&period=week")
+    fits(page, "reports by procedure")
+
+    admin = phone(browser, server, "admin")
+    admin.goto(f"{server}/staff/admin")
+    fits(admin, "settings")
+    admin.screenshot(path=str(shots / "09-phone-settings.png"), full_page=True)
+    with admin.expect_navigation():
+        admin.tap("button[value=en]")
+    admin.goto(f"{server}/staff/")
+    fits(admin, "queue in English")
+
+
+def test_claim_home_visit_and_visit_done_with_taps_only(busy, server, browser, shots):
+    world, tickets = busy
+    page = phone(browser, server, "lan")
+
+    cards = page.locator("table.cards tbody tr[data-code]")
+    assert cards.count() == 3
+    first = cards.nth(0)
+    assert first.get_attribute("data-code") == tickets[0].code  # the elderly caller first
+    text = first.inner_text()
+    for shown in ("Thôn 1", "VNeID", "cuộc gọi nhỡ", " giờ ", tickets[0].code):
+        assert shown in text, (shown, text)
+    page.screenshot(path=str(shots / "06-phone-queue.png"))
+    claim = first.locator("button.claim")
+    box = claim.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH, box
+    assert box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT, box  # on the first screen
+    assert box["height"] >= 44 and box["width"] >= WIDTH / 2, box  # one big button
+
+    claim.tap()
+    page.wait_for_url(f"{server}/staff/t/{tickets[0].code}")
+    assert page.inner_text("#assignee") == "Nguyễn Thị Lan"
+    fits(page, "claimed request")
+
+    page.tap("label:has(input[value=home_visit])")
+    with page.expect_navigation():
+        page.tap("#save-outcome")
+    assert "Đã ghi kết quả." in page.inner_text("main")
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, tickets[0].id)
+    assert ticket.outcome == "home_visit" and ticket.status == "in_progress"
+    assert "hẹn đến nhà" in page.inner_text("#timeline")
+
+    # Back from the visit: one tap on "resolved", one on save.
+    page.tap("label:has(input[value=resolved])")
+    with page.expect_navigation():
+        page.tap("#save-outcome")
+    assert page.inner_text("#ticket-status") == "đã giải quyết"
+    db.session.expire_all()
+    assert db.session.get(Ticket, tickets[0].id).status == "resolved"
+    fits(page, "resolved request")
+    page.screenshot(path=str(shots / "07-phone-request.png"), full_page=True)
