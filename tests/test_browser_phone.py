@@ -86,6 +86,8 @@ def test_every_page_fits_a_phone(busy, server, browser, shots):
 
     login = phone(browser, server, None)
     fits(login, "login")
+    login.goto(f"{server}/")
+    fits(login, "landing page")
 
     page = phone(browser, server, "lan")
     fits(page, "queue")
@@ -99,7 +101,11 @@ def test_every_page_fits_a_phone(busy, server, browser, shots):
     fits(page, "request")
     tel = page.locator("dd a[href^='tel:']")
     assert tel.get_attribute("href") == f"tel:{tickets[0].phone}"
-    # No Twilio account here: calling back is a one-tap link to the resident's number.
+    # Once it is hers (release, call back and the outcome are the holder's), with no Twilio
+    # account here, calling back is a one-tap link to the resident's number.
+    with page.expect_navigation():
+        page.tap("#claim")
+    fits(page, "request, claimed")
     call = page.locator("#call-back")
     assert call.get_attribute("href") == f"tel:{tickets[0].phone}"
 
@@ -116,6 +122,10 @@ def test_every_page_fits_a_phone(busy, server, browser, shots):
     admin.goto(f"{server}/staff/admin")
     fits(admin, "settings")
     admin.screenshot(path=str(shots / "09-phone-settings.png"), full_page=True)
+    for path, what in (("/staff/admin/accounts", "accounts"), ("/staff/admin/places", "teams and villages"),
+                       ("/staff/privacy", "residents' data"), ("/staff/prompts", "prompts")):
+        admin.goto(f"{server}{path}")
+        fits(admin, what)
     with admin.expect_navigation():
         admin.tap("button[value=en]")
     admin.goto(f"{server}/staff/")

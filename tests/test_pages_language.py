@@ -30,7 +30,7 @@ STORED = "STORED-SENTENCE"  # what a line shows when it falls back to its stored
 
 #: Every timeline kind with the data its writers give it (one variant per sentence).
 EVENTS: dict[EventKind, list[tuple[dict, str]]] = {
-    EventKind.CREATED: [({}, "system")],
+    EventKind.CREATED: [({}, "system"), ({"sms_id": 7, "linked": "654321"}, "resident:sms")],
     EventKind.CLAIMED: [({"staff": "lan"}, "lan")],
     EventKind.RELEASED: [({}, "lan")],
     EventKind.REASSIGNED: [({"to": "hung"}, "thu")],
@@ -41,20 +41,29 @@ EVENTS: dict[EventKind, list[tuple[dict, str]]] = {
          "lan"),
         ({"outcome": "no_answer", "attempt": 3, "max_attempts": 3}, "lan"),
     ],
-    EventKind.NOTE: [({}, "lan")],
+    EventKind.NOTE: [({}, "lan"), ({"linked": "654321", "sms_id": 7}, "resident:sms")],
     EventKind.VISIT_BOOKED: [({"visit_on": "2026-12-02", "volunteer": "hung", "note": None}, "lan")],
     EventKind.TRANSFERRED: [({"to": "T02", "note": "nhờ tổ 2"}, "thu")],
     EventKind.ROUTED: [({"village": "V01"}, "lan")],
     EventKind.FLAG: [({"elderly": True}, "lan"), ({"elderly": False}, "lan")],
     EventKind.RETRY_DUE: [({"attempt": 2}, "system")],
     EventKind.CANCELLED: [({}, "resident:sms")],
-    EventKind.CALLBACK_REQUESTED: [({"staff": "lan"}, "lan"), ({}, "resident:sms")],
+    EventKind.CALLBACK_REQUESTED: [
+        ({"staff": "lan"}, "lan"),
+        ({"sms_id": 7}, "resident:sms"),
+        ({"call_sid": "CA" + "3" * 32, "channel": "voice", "topic": "land", "keys": ["1", "6"]},
+         "resident:voice"),
+    ],
     EventKind.CALLBACK_PLACED: [({"staff": "lan", "sid": "CA" + "1" * 32}, "system")],
     EventKind.CALLBACK_FAILED: [
         ({"reason": "refused", "http_status": 403}, "system"),
         ({"reason": "no_credentials"}, "system"),
     ],
-    EventKind.DROPPED_CALL: [({}, "system")],
+    EventKind.DROPPED_CALL: [
+        ({"call_sid": "CA" + "4" * 32, "status": "completed"}, "system"),
+        ({"call_sid": "CA" + "4" * 32, "status": "completed", "heard": "status", "last_node": "main_menu",
+          "keys": ["2"]}, "system"),
+    ],
     EventKind.MISSED_CALL: [({}, "system")],
     EventKind.VOICE_MESSAGE: [({}, "system")],
     EventKind.RECORDING_FAILED: [({}, "system")],
@@ -67,7 +76,8 @@ EVENTS: dict[EventKind, list[tuple[dict, str]]] = {
     ],
     EventKind.SMS_NOT_SENT: [
         *(({"reason": reason}, "system") for reason in ("no_number", "opted_out", "no_provider")),
-        *(({"no_reply": reason}, "system") for reason in ("no_number", "opted_out", "reply_cap")),
+        *(({"no_reply": reason}, "system")
+          for reason in ("no_number", "opted_out", "reply_cap", "repeat", "ceiling")),
     ],
     EventKind.SMS_FAILED: [
         ({"provider_id": "SM" + "2" * 32, "status": "undelivered"}, "system"),
@@ -85,6 +95,11 @@ EVENTS: dict[EventKind, list[tuple[dict, str]]] = {
     EventKind.TRANSCRIPTION_NO_MODEL: [({"language": "mnong"}, "system")],
     EventKind.TRANSCRIPTION_FAILED: [({"step": "download", "detail": "404"}, "system"),
                                      ({"step": "asr", "detail": "0 B"}, "system")],
+    EventKind.PERSONAL_DATA_REMOVED: [
+        ({"why": "recordings", "days": 90}, "system"),
+        ({"why": "texts", "days": 365}, "system"),
+        ({"why": "erased", "days": None}, "admin"),
+    ],
     EventKind.TRANSCRIPTION_WAITING_FOR_AUDIO: [({"detail": "404"}, "system")],
     EventKind.TRANSCRIPTION_UNREADABLE_AUDIO: [({"detail": "0 B"}, "system")],
 }
@@ -113,6 +128,25 @@ AUDIT = [
     ("lan", "set_village", "123456", {"village": "V01"}),
     ("lan", "set_elderly", "123456", {"elderly": False}),
     ("lan", "callback", "123456", {}),
+    ("admin", "login_unlocked", "hung", {}),
+    ("admin", "password_reset", "hung", {}),
+    ("admin", "team_added", "T03", {"name": "Tổ 3"}),
+    ("admin", "village_added", "V09", {"name": "Thôn 9", "team": "T01"}),
+    ("admin", "village_added", "V10", {"name": "Thôn 10", "team": None}),
+    ("thu", "pin_set", "thu", {}),
+    ("phone:+84911000002", "booth_pin_locked", "thu", {"call_sid": "CA" + "5" * 32}),
+    ("phone:unknown", "booth_pin_locked", None, {"call_sid": "CA" + "5" * 32}),
+    ("thu", "booth_entered", "thu", {"call_sid": "CA" + "5" * 32}),
+    ("thu", "prompt_uploaded", "mnong/main_menu", {}),
+    ("thu", "prompt_approved", "mnong/main_menu", {"recording": 4, "channel": "browser"}),
+    ("thu", "prompt_approved", "mnong/welcome", {"recording": 5, "channel": "phone"}),
+    ("lan", "recording_played", "123456", {"voice_message": 3}),
+    ("lan", "transcript_read", "123456", {"voice_messages": [3, 4]}),
+    ("lan", "transcript_read", None, {"requests": ["123456", "654321"], "via": "api"}),
+    ("admin", "resident_exported", "+84912***678", {"requests": 2}),
+    ("admin", "resident_erased", "+84912***678",
+     {"reason": "đơn yêu cầu ngày 02/12", "tickets": 2, "recordings": 1, "transcripts": 1, "texts": 3,
+      "call_steps": 5, "numbers": 2, "residents": 1}),
     *(("admin", f"import_{kind.replace('-', '_')}", None, {"rows": 3}) for kind in COLUMNS),
 ]
 
@@ -201,6 +235,7 @@ def test_every_page_reads_in_the_persons_language(every_kind, world, login, app,
     fresh_request_globals()
     anonymous.post("/staff/lang", data={"lang": lang, "csrf_token": token})
     fresh_request_globals()
+    pages["landing page"] = anonymous.get("/").get_data(as_text=True)
     pages["login banner"] = anonymous.get("/staff/t/123456", follow_redirects=True).get_data(as_text=True)
     banner = "Hãy đăng nhập để xem trang này." if vietnamese else "Log in to see this page."
     assert banner in pages["login banner"]
@@ -225,6 +260,12 @@ def test_every_page_reads_in_the_persons_language(every_kind, world, login, app,
             csv_text = admin.get(f"/staff/reports.csv?by={by}&period={period}").get_data(as_text=True)
             pages[f"csv {by} {period}"] = csv_text
     pages["settings"] = admin.get("/staff/admin").get_data(as_text=True)
+    pages["accounts"] = admin.get("/staff/admin/accounts").get_data(as_text=True)
+    pages["teams and villages"] = admin.get("/staff/admin/places").get_data(as_text=True)
+    pages["residents' data"] = admin.get("/staff/privacy").get_data(as_text=True)
+    pages["prompts"] = admin.get("/staff/prompts").get_data(as_text=True)
+    pages["prompts, Vietnamese"] = admin.get("/staff/prompts?lang=vi").get_data(as_text=True)
+    pages["prompts, refused"] = lan.get("/staff/prompts").get_data(as_text=True)
     bad = io.BytesIO("code,name,team\nV09,,T01\nV10,Thôn 10,T77\nV10,Thôn 10,\n".encode())
     pages["import errors"] = admin.post(
         "/staff/admin/import", data={"kind": "villages", "file": (bad, "v.csv")},
@@ -267,4 +308,16 @@ def test_audit_entries_read_as_sentences(world, app):
         assert audit.describe([entry])[entry.id] == (
             "Phạm Thu · request reassigned · 123456 · before: Nguyễn Thị Lan · to: Trần Văn Hùng"
         )
+    approved = audit.record("thu", "prompt_approved", "mnong/welcome", recording=5, channel="phone")
+    locked = audit.record("phone:unknown", "booth_pin_locked", None, call_sid="CA" + "5" * 32)
+    read = audit.record("lan", "transcript_read", None, requests=["123456", "654321"], via="api")
+    db.session.flush()
+    with force_locale("vi"):
+        said = audit.describe([approved, locked, read])
+    assert said[approved.id] == ("Phạm Thu · duyệt bản ghi âm lời nhắc · tiếng M'Nông: «Xin chào, đây là "
+                                 "đường dây hỗ trợ dịch vụ công…» · bản ghi âm số: 5 · "
+                                 "đã ghi âm: qua điện thoại")
+    assert said[locked.id].startswith(
+        "một máy giấu số · khóa đường dây ghi âm vì nhập sai mã PIN · cuộc gọi: CA")
+    assert said[read.id] == "Nguyễn Thị Lan · xem bản ghi lời · yêu cầu: 123456, 654321 · cách: qua API"
     db.session.rollback()

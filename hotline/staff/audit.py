@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from ..extensions import db
@@ -32,7 +33,17 @@ def describe(entries: list[AuditEntry]) -> dict[int, str]:
 
     from ..models import Staff, Team, Village
     from .display import day
-    from .labels import ACTORS, AUDIT_ACTIONS, AUDIT_FIELDS, OUTCOMES, ROLES, VIA, label
+    from .labels import (
+        ACTORS,
+        AUDIT_ACTIONS,
+        AUDIT_FIELDS,
+        LANGUAGE_NAMES,
+        OUTCOMES,
+        PROMPT_CHANNELS,
+        ROLES,
+        VIA,
+        label,
+    )
 
     usernames = {e.actor for e in entries} | {e.target for e in entries if e.target} | {
         str(v)
@@ -50,13 +61,33 @@ def describe(entries: list[AuditEntry]) -> dict[int, str]:
             return "—"
         if name in ACTORS:
             return label(ACTORS, name)
+        if name.startswith("phone:"):  # the phone recording line (hotline.prompt_recordings)
+            number = name.removeprefix("phone:")
+            if number in ("", "unknown"):
+                return _("a phone with a hidden number")
+            return _("the phone %(number)s", number=number)
         return people.get(name, name)
+
+    def prompt(target: str) -> str:
+        """"mnong/main_menu" as the language and the start of the prompt's Vietnamese text."""
+        language, _slash, key = target.partition("/")
+        try:
+            flow = current_app.extensions["hotline.prompts"].flow
+            text = str(flow.prompts[flow.default_language][key])
+        except (KeyError, AttributeError, RuntimeError):
+            return target  # a prompt this version does not have
+        short = text if len(text) <= 48 else text[:47].rstrip() + "…"
+        return f"{label(LANGUAGE_NAMES, language)}: «{short}»"
 
     def value(key: str, raw: Any) -> str:
         if raw is None or raw == "":
             return "—"
         if isinstance(raw, bool):
             return _("yes") if raw else _("no")
+        if isinstance(raw, (list, tuple)):
+            return ", ".join(value(key, item) for item in raw) or "—"
+        if key == "channel":
+            return label(PROMPT_CHANNELS, raw)
         if key == "via":
             return label(VIA, raw)
         if key == "outcome":
@@ -79,7 +110,9 @@ def describe(entries: list[AuditEntry]) -> dict[int, str]:
     described = {}
     for entry in entries:
         parts = [who(entry.actor), label(AUDIT_ACTIONS, entry.action)]
-        if entry.target:
+        if entry.target and entry.action in ("prompt_approved", "prompt_uploaded"):
+            parts.append(prompt(entry.target))
+        elif entry.target:
             parts.append(who(entry.target) if entry.target in people else entry.target)
         for key, raw in (entry.data or {}).items():
             if key == "via" and raw == "web":

@@ -191,6 +191,19 @@ AUDIT_ACTIONS = {
     "import_roster": _l("duty roster imported"),
     "import_office_hours": _l("office hours imported"),
     "import_residents": _l("residents imported"),
+    "login_unlocked": _l("account unlocked"),
+    "password_reset": _l("password reset"),
+    "team_added": _l("team added"),
+    "village_added": _l("village added"),
+    "pin_set": _l("recording PIN set"),
+    "booth_entered": _l("entered the recording line by phone"),
+    "booth_pin_locked": _l("recording line locked after wrong PINs"),
+    "prompt_uploaded": _l("prompt recording sent"),
+    "prompt_approved": _l("prompt recording approved"),
+    "recording_played": _l("voice message played"),
+    "transcript_read": _l("transcript read"),
+    "resident_exported": _l("resident's data exported"),
+    "resident_erased": _l("resident's data erased"),
 }
 #: The details an audit entry keeps (its `data`), by name.
 AUDIT_FIELDS = {
@@ -208,7 +221,24 @@ AUDIT_FIELDS = {
     "phone": _l("phone"),
     "active": _l("account active"),
     "rows": _l("rows"),
+    "name": _l("name"),
+    "call_sid": _l("call"),
+    "recording": _l("recording no."),
+    "channel": _l("recorded"),
+    "voice_message": _l("voice message no."),
+    "voice_messages": _l("voice messages no."),
+    "requests": _l("requests"),
+    "reason": _l("reason"),
+    "tickets": _l("requests removed"),
+    "recordings": _l("recordings removed"),
+    "transcripts": _l("transcripts removed"),
+    "texts": _l("texts removed"),
+    "call_steps": _l("call menu steps removed"),
+    "numbers": _l("numbers removed"),
+    "residents": _l("resident records removed"),
 }
+#: How a prompt recording reached the hotline (`PromptRecording.channel`, in the audit log).
+PROMPT_CHANNELS = {"phone": _l("by phone"), "browser": _l("in the browser")}
 
 #: The tables templates name: `label("kind", e.kind)`.
 GROUPS: dict[str, Mapping] = {

@@ -294,6 +294,8 @@ def _staff_sms_failed(event, data, names):
 
 @renders(EventKind.DROPPED_CALL)
 def _dropped_call(event, data, names):
+    if "heard" in data:  # heard the request's status or information, then hung up (hotline.ivr.call_status)
+        return _("called and hung up in the menu")
     return _("dropped call from the same number")
 
 
