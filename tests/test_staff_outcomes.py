@@ -255,6 +255,9 @@ def test_without_twilio_credentials_the_page_shows_the_number_to_dial(app_factor
         world = World()
         ticket = world.ticket(world.village_a)
         lan = StaffClient(plain, "lan")
+        unclaimed = lan.get(f"/staff/t/{ticket.code}").get_data(as_text=True)
+        assert 'id="call-back"' not in unclaimed  # calling back is for whoever holds it
+        lan.post(f"/staff/t/{ticket.code}/claim")
         # The page offers a one-tap call to the resident's number instead of the hotline's.
         shown = lan.get(f"/staff/t/{ticket.code}").get_data(as_text=True)
         assert f'id="call-back" href="tel:{ticket.phone}"' in shown
