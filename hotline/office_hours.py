@@ -194,11 +194,16 @@ def spoken_week(hours: dict[int, list[tuple[dt.time, dt.time]]]) -> str:
     return "; ".join(parts)
 
 
-def spoken_holidays(now: dt.datetime) -> str:
-    """The holidays of the coming weeks (`Ngày nghỉ sắp tới: 1 tháng 9, 2 tháng 9.`), else the rule."""
+def coming_holidays(now: dt.datetime) -> list[dt.date]:
+    """The holidays of the next HOLIDAYS_AHEAD_DAYS, in order (voice menu and dashboard alike)."""
     hours = current()
     today = hours.local(now).date()
-    coming = sorted(day for day in hours.holidays if 0 <= (day - today).days <= HOLIDAYS_AHEAD_DAYS)
+    return sorted(day for day in hours.holidays if 0 <= (day - today).days <= HOLIDAYS_AHEAD_DAYS)
+
+
+def spoken_holidays(now: dt.datetime) -> str:
+    """The holidays of the coming weeks (`Ngày nghỉ sắp tới: 1 tháng 9, 2 tháng 9.`), else the rule."""
+    coming = coming_holidays(now)
     if not coming:
         return "Nghỉ các ngày lễ, Tết."
     return "Ngày nghỉ sắp tới: " + ", ".join(f"{day.day} tháng {day.month}" for day in coming[:4]) + "."

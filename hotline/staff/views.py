@@ -32,7 +32,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
-from .. import clock, outbox
+from .. import clock, office_hours, outbox
 from ..extensions import db
 from ..messaging import twilio_client
 from ..models import (
@@ -560,7 +560,20 @@ def admin():
         audit_lines=audit.describe(entries),
         import_kinds=list(COLUMNS),
         chosen_kind=request.args.get("kind") if request.args.get("kind") in COLUMNS else None,
+        office=office_summary(),
     )
+
+
+def office_summary() -> dict:
+    """The hours, coming holidays and address the voice menu and the SMS reply read (one source,
+    hotline.office_hours), as the settings page shows them."""
+    week = office_hours.weekly_hours()
+    days = [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+    return {
+        "hours": office_hours.describe_week(week, [str(day) for day in days]) if week else None,
+        "holidays": office_hours.coming_holidays(clock.now()),
+        "address": office_hours.current().address,
+    }
 
 
 @bp.post("/admin/import")
