@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -19,8 +19,8 @@ from flask import (
     abort,
     current_app,
     flash,
-    redirect,
     jsonify,
+    redirect,
     render_template,
     request,
     send_from_directory,
@@ -276,7 +276,7 @@ def queue():
                            rows_html=rows_html, rows_etag=rows.etag, time_left=time_left, **context)
 
 
-def _only_what_changed(rows: refresh.Rows, have: dict[str, str], now) -> Response:
+def _only_what_changed(rows: refresh.Rows, have: dict[str, str], now: datetime) -> Response:
     """The script's refresh (hotline.staff.refresh): 304 with no body when the browser shows
     this state already (its If-None-Match), else JSON with the row order and only the rows
     it lacks or has in another version."""
