@@ -6,6 +6,7 @@ claim → home visit → visit done with taps only."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,58 @@ def test_claim_home_visit_and_visit_done_with_taps_only(busy, server, browser, s
     assert db.session.get(Ticket, tickets[0].id).status == "resolved"
     fits(page, "resolved request")
     page.screenshot(path=str(shots / "07-phone-request.png"), full_page=True)
+
+
+#: Puts a row's due moment `seconds` after the page's server clock and recomputes "time left".
+SET_DUE = """([code, seconds]) => {
+  const box = document.getElementById('queue');
+  const cell = document.querySelector(`tr[data-code="${code}"] td.c-left`);
+  cell.dataset.due = String(parseInt(box.dataset.now, 10) + seconds);
+  window.hotlineTimeLeft();
+  return [cell.textContent, cell.parentNode.classList.contains('overdue')];
+}"""
+
+
+ROWS = "[...document.querySelectorAll('#queue tr[data-code]')]"
+
+
+def test_a_row_claimed_elsewhere_updates_in_place_and_the_others_keep_their_nodes(busy, server, browser,
+                                                                                  login):
+    world, tickets = busy
+    page = phone(browser, server, "lan")
+    codes = [t.code for t in tickets]
+    # Mark every row's DOM node: a node the refresh replaced loses the mark.
+    page.evaluate(f"() => {ROWS}.forEach(r => {{ r.kept = r.dataset.code; }})")
+    taken = tickets[1].code
+    assert login("hung").post(f"/staff/t/{taken}/claim").status_code == 302  # another volunteer
+    page.wait_for_function(
+        f"() => document.querySelector('tr[data-code=\"{taken}\"] .c-assignee')"
+        ".textContent.includes('Trần Văn Hùng')",
+        timeout=15000,
+    )
+    rows = page.evaluate(
+        f"() => {ROWS}.map(r => [r.dataset.code, r.kept || null])"
+    )
+    assert sorted(code for code, _ in rows) == sorted(codes)  # nothing gone, nothing doubled
+    assert {code: kept for code, kept in rows} == {c: (None if c == taken else c) for c in codes}
+    assert page.locator(f'tr[data-code="{taken}"] button.claim').count() == 0
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= WIDTH
+    # The order is the server's: the page shows the rows as a fresh load does.
+    fresh = page.context.new_page()
+    fresh.goto(f"{server}/staff/")
+    order = f"() => {ROWS}.map(r => r.dataset.code)"
+    assert page.evaluate(order) == fresh.evaluate(order)
+
+    # "Time left" is computed in the page, in the page's language, from the due moment.
+    texts = page.locator("#queue td.c-left").all_text_contents()
+    assert all(re.fullmatch(r"\d+ giờ \d+ phút|trễ \d+ giờ", text) for text in texts), texts
+    code = codes[0]
+    assert page.evaluate(SET_DUE, [code, 2 * 3600 + 30 * 60 + 50]) == ["2 giờ 30 phút", False]
+    assert page.evaluate(SET_DUE, [code, -(3 * 3600 + 60)]) == ["trễ 3 giờ", True]
+    with page.expect_navigation():
+        page.tap("button[value=en]")
+    assert page.evaluate(SET_DUE, [code, 2 * 3600 + 30 * 60 + 50]) == ["2 h 30 min", False]
+    assert page.evaluate(SET_DUE, [code, -(3 * 3600 + 60)]) == ["3 h late", True]
+    # Every row's text, as the script wrote it, reads in the page's language.
+    texts = page.locator("#queue td.c-left").all_text_contents()
+    assert all(re.fullmatch(r"\d+ h \d+ min|\d+ h late", text) for text in texts), texts

@@ -16,7 +16,7 @@ from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 
 
 def codes_on(html: str) -> list[str]:
-    return re.findall(r'<tr class="[^"]*" data-code="(\d+)">', html)
+    return re.findall(r'<tr class="[^"]*" data-code="(\d+)"', html)
 
 
 def staff(username: str) -> Staff:

@@ -39,7 +39,7 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from . import accounts, assets, display, headers, routing  # noqa: F401  (routing registers the before_flush hook)
+    from . import accounts, assets, display, headers, refresh, routing  # noqa: F401  (routing registers the before_flush hook)
     from .sms_commands import handle_staff_sms
 
     for name, value in DEFAULTS.items():
@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["phone"] = display.phone
     app.jinja_env.filters["period"] = display.period
     app.jinja_env.filters["percent"] = display.percent
+    app.jinja_env.globals["fingerprint"] = refresh.fingerprint  # a queue row's data-v
     assets.init_app(app)  # asset_url(); headers.long_cache sets the year-long cache
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 

@@ -7,8 +7,9 @@ on the audit rows."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -48,7 +49,7 @@ from ..models import (
 )
 from ..tickets import get_by_code
 from ..unit_of_work import in_unit_of_work, unit_of_work
-from . import access, accounts, audit, claims, display, forms, headers, outcomes, reports, timeline
+from . import access, accounts, audit, claims, display, forms, headers, outcomes, refresh, reports, timeline
 from .labels import label
 from .languages import LANGUAGES
 from .queue import STATUS_FILTERS, QueueFilters, queue_page, topics
@@ -257,16 +258,35 @@ def queue():
         status_filters=STATUS_FILTERS,
         refresh=current_app.config["STAFF_QUEUE_REFRESH_SECONDS"],
     )
+    rows_html = render_template("staff/_queue_rows.html", **context)
+    rows = refresh.cut(rows_html)
     if request.args.get("partial"):
-        return _unless_unchanged(render_template("staff/_queue_rows.html", **context))
+        if "have" in request.args:  # the page's script: only the rows it lacks
+            return _only_what_changed(rows, refresh.parse_have(request.args["have"]), page.now)
+        return _unless_unchanged(rows_html)
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
     villages = db.session.scalars(select(Village).order_by(Village.name)).all()
     if current_user.role != Role.ADMIN:
         teams = [t for t in teams if t.id == current_user.team_id]
         villages = [v for v in villages if v.team_id == current_user.team_id]
     stuck = outbox.summary() if current_user.role in (Role.ADMIN, Role.LEAD) else None  # set-aside jobs
+    # "Time left" is computed by the page's script every minute, in the reader's language.
+    time_left = {"left": _("%(hours)s h %(minutes)s min"), "late": _("%(hours)s h late")}
     return render_template("staff/queue.html", teams=teams, villages=villages, topics=topics(), stuck=stuck,
-                           **context)
+                           rows_html=rows_html, rows_etag=rows.etag, time_left=time_left, **context)
+
+
+def _only_what_changed(rows: refresh.Rows, have: dict[str, str], now: datetime) -> Response:
+    """The script's refresh (hotline.staff.refresh): 304 with no body when the browser shows
+    this state already (its If-None-Match), else JSON with the row order and only the rows
+    it lacks or has in another version."""
+    answer = {**rows.answer(have), "now": int(now.timestamp())}
+    # UTF-8 as is: Vietnamese escaped as \uXXXX would weigh twice as much on the link.
+    body = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    response = Response(body, mimetype="application/json")
+    response.set_etag(rows.etag)
+    response.make_conditional(request)
+    return response
 
 
 def _unless_unchanged(html: str) -> Response:
