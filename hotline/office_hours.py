@@ -144,9 +144,11 @@ def _clock(moment: dt.time) -> str:
     return f"{moment.hour}:{moment.minute:02d}"
 
 
-def describe_week(hours: dict[int, list[tuple[dt.time, dt.time]]], day_names: list[str]) -> str:
-    """`Mon-Fri 7:00-11:30, 13:30-17:00; Sat 7:30-11:30`: consecutive days with the same
-    hours grouped, so the week fits in a short SMS."""
+def grouped_days(
+    hours: dict[int, list[tuple[dt.time, dt.time]]],
+) -> list[tuple[int, int, list[tuple[dt.time, dt.time]]]]:
+    """(first day, last day, spans) for each run of consecutive open days with the same hours
+    (0 = Monday): how the SMS reply and the voice menu both group the week."""
     groups: list[tuple[int, int, list[tuple[dt.time, dt.time]]]] = []
     for day in range(7):
         spans = hours.get(day)
@@ -156,8 +158,14 @@ def describe_week(hours: dict[int, list[tuple[dt.time, dt.time]]], day_names: li
             groups[-1] = (groups[-1][0], day, spans)
         else:
             groups.append((day, day, spans))
+    return groups
+
+
+def describe_week(hours: dict[int, list[tuple[dt.time, dt.time]]], day_names: list[str]) -> str:
+    """`Mon-Fri 7:00-11:30, 13:30-17:00; Sat 7:30-11:30`: consecutive days with the same
+    hours grouped, so the week fits in a short SMS."""
     parts = []
-    for first, last, spans in groups:
+    for first, last, spans in grouped_days(hours):
         days = day_names[first] if first == last else f"{day_names[first]}-{day_names[last]}"
         parts.append(days + " " + ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in spans))
     return "; ".join(parts)
@@ -177,17 +185,8 @@ def _spoken_clock(moment: dt.time) -> str:
 def spoken_week(hours: dict[int, list[tuple[dt.time, dt.time]]]) -> str:
     """`từ thứ Hai đến thứ Sáu, từ 7 giờ đến 11 giờ 30 và từ 13 giờ 30 đến 17 giờ; thứ Bảy, …`:
     the week as the voice menu reads it, grouped like `describe_week`."""
-    groups: list[tuple[int, int, list[tuple[dt.time, dt.time]]]] = []
-    for day in range(7):
-        spans = hours.get(day)
-        if not spans:
-            continue
-        if groups and groups[-1][1] == day - 1 and groups[-1][2] == spans:
-            groups[-1] = (groups[-1][0], day, spans)
-        else:
-            groups.append((day, day, spans))
     parts = []
-    for first, last, spans in groups:
+    for first, last, spans in grouped_days(hours):
         days = SPOKEN_DAYS[first] if first == last else f"từ {SPOKEN_DAYS[first]} đến {SPOKEN_DAYS[last]}"
         times = " và ".join(f"từ {_spoken_clock(a)} đến {_spoken_clock(b)}" for a, b in spans)
         parts.append(f"{days}, {times}")
