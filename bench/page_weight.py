@@ -27,23 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from werkzeug.serving import make_server  # noqa: E402
 
-from bench.staff_bench_db import bench_app, seed  # noqa: E402
+from bench.staff_bench_db import bench_app, logged_in, seed  # noqa: E402
 
 PASSWORD = "bench-password-1"
 CHROMIUM = "/usr/bin/chromium"
 #: Network profiles: (name, round trip ms, download and upload in kbit/s). Slow 3G is
 #: Chrome DevTools' preset; 2G is an EDGE link as measured in rural areas.
 PROFILES = [("2G (EDGE)", 600, 240, 120), ("slow 3G", 400, 400, 400)]
-
-
-def logged_in(app, username: str):
-    client = app.test_client()
-    html = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', html)[1]
-    form = {"username": username, "password": PASSWORD, "csrf_token": token}
-    response = client.post("/staff/login", data=form)
-    assert response.status_code == 302
-    return client
 
 
 def assets(html: str) -> list[str]:
@@ -63,8 +53,8 @@ def server_ms(client, path: str, repeat: int, **kw) -> float:
 def weights(app, pages, repeat: int) -> None:
     clients = {
         "anonymous": app.test_client(),
-        "admin": logged_in(app, "admin"),
-        "volunteer": logged_in(app, "v00"),
+        "admin": logged_in(app, "admin", PASSWORD),
+        "volunteer": logged_in(app, "v00", PASSWORD),
     }
     baseline = server_ms(clients["anonymous"], "/staff/login", repeat)
     print(f"{'page':<28} {'HTML':>8} {'gzip':>7} {'+assets':>8} {'first load':>10}  server p50")

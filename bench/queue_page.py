@@ -11,7 +11,6 @@ by the same app in the same process, is the baseline the ratios refer to.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.staff_bench_db import bench_app, seed  # noqa: E402
+from bench.staff_bench_db import bench_app, logged_in, seed  # noqa: E402
 
 PASSWORD = "bench-password-1"
 
@@ -40,16 +39,6 @@ def summary(values: list[float]) -> tuple[float, float]:
     return statistics.median(values), values[int(0.95 * (len(values) - 1))]
 
 
-def logged_in(app, username: str):
-    client = app.test_client()
-    html = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', html)[1]
-    form = {"username": username, "password": PASSWORD, "csrf_token": token}
-    response = client.post("/staff/login", data=form)
-    assert response.status_code == 302
-    return client
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
@@ -60,7 +49,7 @@ def main() -> None:
     with bench_app(args.db) as app:
         with app.app_context():
             seed(args.requests, claimers=1, password=PASSWORD)
-        admin, volunteer = logged_in(app, "admin"), logged_in(app, "v00")
+        admin, volunteer = logged_in(app, "admin", PASSWORD), logged_in(app, "v00", PASSWORD)
         baseline = summary(timings(app.test_client(), "/staff/login", args.repeat))
         cases = [
             ("admin, all teams", admin, "/staff/"),

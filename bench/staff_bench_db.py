@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import tempfile
 import uuid
 from pathlib import Path
@@ -105,3 +106,14 @@ def seed(requests: int, teams: int = 23, claimers: int = 1, password: str | None
         db.session.execute(insert(Ticket), rows[start : start + 2000])
     db.session.commit()
     return {"admin": admin.id, "people": [p.id for p in people], "team": team_rows[0].id}
+
+
+def logged_in(app, username: str, password: str):
+    """A test client logged in as `username` through the real login form (CSRF token and all)."""
+    client = app.test_client()
+    html = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', html)[1]
+    response = client.post("/staff/login", data={"username": username, "password": password,
+                                                  "csrf_token": token})
+    assert response.status_code == 302
+    return client
