@@ -211,10 +211,15 @@ def local_delivery(data_dir: Path, api_base: str, account_sid: str | None) -> Ca
         target = data_dir / "recordings" / f"{sid}.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
-        account = account_sid or "AC" + "0" * 32
-        return f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account}/Recordings/{sid}"
+        return twilio_recording_url(api_base, account_sid, sid)
 
     return deliver
+
+
+def twilio_recording_url(api_base: str, account_sid: str | None, sid: str) -> str:
+    """A RecordingUrl as Twilio sends it (on its API host), for a recording delivered locally."""
+    account = account_sid or "AC" + "0" * 32
+    return f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account}/Recordings/{sid}"
 
 
 DEFAULT_URL = "http://127.0.0.1:5000"

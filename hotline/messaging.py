@@ -29,7 +29,7 @@ from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from . import data_files, tickets
+from . import data_files, tickets, training
 from .data_files import DEFAULT_LANGUAGE, localized
 from .extensions import db
 from .models import EventKind, SmsMessage, SmsOptOut, SmsOutbound, Ticket, utcnow
@@ -196,6 +196,18 @@ class GatewayProvider:
         return Sent(self.name, state.id, state.state.value)
 
 
+class TrainingProvider:
+    """Where every SMS of a rehearsal goes (hotline.training): stored and shown in the
+    simulator's thread, never handed to a real provider."""
+
+    name = "training"
+    label = "the training simulator (not sent to any phone)"
+
+    def send(self, to: str, body: str, key: str) -> Sent:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        return Sent(provider=self.name, provider_id=f"TR{digest}", status="simulated")
+
+
 def twilio_client() -> Client | None:
     """A REST client when real credentials and a sending number are configured."""
     config = current_app.config
@@ -315,8 +327,11 @@ def throttle_notice(throttle: Throttle, language: str | None) -> str:
 # --- sending ---------------------------------------------------------------------------
 
 
-def deliver(phone: str | None, body: str, key: str, *, honour_opt_out: bool = True):
+def deliver(phone: str | None, body: str, key: str, *, honour_opt_out: bool = True, rehearsal: bool = False):
     """Send through the provider: (kind, message, data) for the timeline; raises when retryable.
+
+    `rehearsal`: the SMS belongs to the training space, so the training provider takes it
+    and nothing leaves the machine (hotline.training).
 
     The data says what the sentence says (a `reason` code, the refusal's `detail`): the
     dashboard renders the line from it (hotline.staff.timeline)."""
@@ -325,7 +340,7 @@ def deliver(phone: str | None, body: str, key: str, *, honour_opt_out: bool = Tr
         return "sms_not_sent", "not sent: no caller number", {**data, "reason": "no_number"}
     if honour_opt_out and is_opted_out(phone):
         return "sms_not_sent", "not sent: the resident opted out (STOP)", {**data, "reason": "opted_out"}
-    provider = current_provider()
+    provider = TrainingProvider() if rehearsal else current_provider()
     if provider is None:
         return "sms_not_sent", "not sent: no provider configured", {**data, "reason": "no_provider"}
     try:
@@ -357,7 +372,8 @@ def send_ticket_sms(ticket_id: int, template: str, key: str, **values: str) -> s
     if already_sent(ticket, key):
         return "already_done"
     body = render_sms(template, ticket.language, **{**values, "code": ticket.code})
-    kind, message, data = deliver(ticket.phone, body, f"ticket-{ticket.id}-{key}")
+    kind, message, data = deliver(ticket.phone, body, f"ticket-{ticket.id}-{key}",
+                                  rehearsal=training.is_training(ticket))
     data["key"] = key
     tickets.add_event(ticket, EventKind(kind), message, data=data)
     return kind
@@ -380,6 +396,8 @@ def queue_sms(
     row = SmsOutbound(
         key=key, phone=phone, body=fit_for_sms(body), ticket=ticket, inbound_id=inbound_id, kind=kind
     )
+    if training.current_run_id() is not None or training.is_training(ticket):
+        row.provider = TrainingProvider.name  # a rehearsal's SMS: the simulator shows it, nobody gets it
     db.session.add(row)
     db.session.flush()
     add_job(f"sms-out-{row.id}", jobs.send_outbound_sms, row.id)
@@ -398,7 +416,8 @@ def send_outbound(outbound_id: int) -> str:
     if row.status != "pending":
         return "already_done"
     row.attempts += 1
-    kind, message, data = deliver(row.phone, row.body, row.key, honour_opt_out=row.kind != "optout")
+    kind, message, data = deliver(row.phone, row.body, row.key, honour_opt_out=row.kind != "optout",
+                                  rehearsal=row.provider == TrainingProvider.name)
     row.provider = data.get("provider")
     row.provider_id = data.get("sid")
     row.provider_status = data.get("status")

@@ -27,6 +27,7 @@ tickets = table(
     column("id"),
     *(column(name, UTCDateTime()) if name.endswith("_at") else column(name) for name in FIELDS),
     column("assignee_id"),
+    column("training_run_id"),  # rehearsals of the browser phone (hotline.training): never listed
     column("next_attempt_at", UTCDateTime()),
 )
 
@@ -73,7 +74,8 @@ def ticket_as_dict(ticket: Any) -> dict[str, Any]:
 def read_tickets(database_uri: str, engine_options: dict[str, Any], *, status: str | None = None,
                  channel: str | None = None) -> list[Row]:
     """Every request (or those with this status / channel), oldest first: rows with the FIELDS."""
-    query = select(*(tickets.c[name] for name in FIELDS)).order_by(tickets.c.created_at, tickets.c.id)
+    query = (select(*(tickets.c[name] for name in FIELDS)).where(tickets.c.training_run_id.is_(None))
+             .order_by(tickets.c.created_at, tickets.c.id))
     if status:
         from .clock import now
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from . import codes
+from . import codes, training
 from .extensions import db
 from .models import EventKind, Resident, Ticket, TicketEvent, TicketStatus, utcnow
 
@@ -94,6 +94,7 @@ def create_ticket(
         language=language,
         body=body,
         status=TicketStatus.OPEN,
+        training_run_id=training.current_run_id(),
     )
     db.session.add(ticket)
     message = f"request created ({reason}) via {channel}"

@@ -22,6 +22,7 @@ from flask import Blueprint, Flask, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
+from .. import training
 from ..extensions import db
 from ..models import Staff, Team, Ticket
 from ..staff import access, accounts, audit, claims, forms, outcomes
@@ -160,6 +161,8 @@ def ticket_for(code: str) -> Ticket:
     ticket = get_by_code(code)
     if ticket is None:
         raise ApiError(404, "not_found", f"no request with code {code}")
+    if training.is_training(ticket) and training.space_for(g.staff, request.args) != training.TRAINING:
+        raise ApiError(404, "not_found", f"no request with code {code}")  # a rehearsal's, not asked for
     access.check_can_see(g.staff, ticket)
     return ticket
 
@@ -190,7 +193,9 @@ def body() -> dict:
 @bp.get("/tickets")
 @token_required
 def list_tickets():
-    page = queue_page(g.staff, QueueFilters.from_args(request.args))
+    filters = QueueFilters.from_args(request.args)
+    filters.space = training.space_for(g.staff, request.args)  # rehearsals: only a trainer asks
+    page = queue_page(g.staff, filters)
     read_transcripts([t for t in page.tickets if t.transcript])
     return jsonify(
         {

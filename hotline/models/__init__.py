@@ -26,4 +26,5 @@ from .staff import (  # noqa: F401, E402
     Outcome,
     RosterShift,
 )
+from .training import TrainingRun  # noqa: F401, E402
 from .vocabulary import EventKind, Topic  # noqa: F401, E402

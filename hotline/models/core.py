@@ -95,6 +95,9 @@ class Ticket(Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     elderly: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     outcome: Mapped[str | None] = mapped_column(String(24))
+    #: A rehearsal's request (hotline.training): None for every real one. Kept out of the real
+    #: queue, reports, exports and API; shown in the training queue and the trainer's page.
+    training_run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"), index=True)
 
     resident: Mapped[Resident | None] = relationship()
     team: Mapped[Team | None] = relationship()

@@ -19,6 +19,7 @@ from typing import cast
 
 from sqlalchemy import CursorResult, select, update
 
+from .. import training
 from ..extensions import db
 from ..models import EventKind, Staff, Ticket, TicketEvent, TicketStatus, utcnow
 from ..ticket_rows import status_clause
@@ -130,7 +131,7 @@ def _record_claim(ticket_id: int, code: str, staff_id: int, name: str, username:
     audit.record(username, "claim", code, via=via)
 
 
-def claim_next(staff: Staff) -> Ticket | None:
+def claim_next(staff: Staff, space: str = training.REAL) -> Ticket | None:
     """Claim the most urgent unclaimed request `staff` may see; None when there is none.
 
     SQLite: one UPDATE whose WHERE picks the request (the statement holds the write lock,
@@ -140,9 +141,7 @@ def claim_next(staff: Staff) -> Ticket | None:
     """
     staff_id, name, username, now = staff.id, staff.name, staff.username, utcnow()
     conditions = [status_clause(Ticket, "unclaimed", now, staff.id)]
-    limit = access.visible_clause(staff)
-    if limit is not None:
-        conditions.append(limit)
+    conditions.append(access.visible_clause(staff, space))  # real requests, or the training space's
     pick = (
         select(Ticket.id)
         .where(*conditions)

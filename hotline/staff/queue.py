@@ -9,7 +9,7 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import ColumnElement
 
-from .. import ticket_rows
+from .. import ticket_rows, training
 from ..extensions import db
 from ..models import Channel, Staff, Ticket, TicketStatus, Topic, utcnow
 from . import access, forms
@@ -42,6 +42,8 @@ class QueueFilters:
     topic: str | None = None
     channel: str | None = None
     page: int = 1
+    #: The real requests, or the training space's (hotline.training).
+    space: str = training.REAL
 
     @classmethod
     def from_args(cls, args) -> QueueFilters:
@@ -53,6 +55,7 @@ class QueueFilters:
             topic=forms.optional_text(args, "topic", max_length=64),
             channel=forms.choice(args, "channel", tuple(Channel), None),
             page=forms.page_number(args),
+            space=forms.choice(args, "space", training.SPACES, training.REAL),
         )
 
     def as_args(self, **changes) -> dict[str, str | int]:
@@ -64,6 +67,7 @@ class QueueFilters:
             "topic": self.topic,
             "channel": self.channel,
             "page": self.page,
+            "space": None if self.space == training.REAL else self.space,
             **changes,
         }
         return {k: v for k, v in values.items() if v not in (None, "")}
@@ -82,9 +86,7 @@ class QueuePage:
 def queue_page(staff: Staff, filters: QueueFilters, page_size: int = PAGE_SIZE) -> QueuePage:
     now = utcnow()
     conditions = [ticket_rows.status_clause(Ticket, filters.status, now, staff.id)]
-    limit = access.visible_clause(staff)
-    if limit is not None:
-        conditions.append(limit)
+    conditions.append(access.visible_clause(staff, filters.space))
     if filters.team_id:
         conditions.append(Ticket.team_id == filters.team_id)
     if filters.village_id:

@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from .. import clock
+from .. import clock, training
 from ..extensions import db
 from ..models import Staff, Team, Ticket, TicketStatus, Village
 from . import access, display, forms
@@ -42,6 +42,8 @@ class ReportParams:
     by: str = "none"
     period: str = "week"
     staff: Staff | None = None
+    #: The real requests; a trainer may ask for the training space's (hotline.training).
+    space: str = training.REAL
 
     @classmethod
     def from_args(cls, args, staff: Staff | None) -> ReportParams:
@@ -58,6 +60,7 @@ class ReportParams:
             by=forms.choice(args, "by", DIMENSIONS, "none"),
             period=forms.choice(args, "period", PERIODS, "week"),
             staff=staff,
+            space=training.space_for(staff, args),
         )
 
     def as_args(self) -> dict[str, str]:
@@ -67,6 +70,7 @@ class ReportParams:
             "end": self.end.isoformat(),
             "by": self.by,
             "period": self.period,
+            **({"space": self.space} if self.space != training.REAL else {}),
         }
 
 
@@ -122,9 +126,9 @@ def build(params: ReportParams) -> Report:
         .where(Ticket.created_at >= since, Ticket.created_at < until)
     )
     if params.staff is not None:
-        limit = access.visible_clause(params.staff)
-        if limit is not None:
-            query = query.where(limit)
+        query = query.where(access.visible_clause(params.staff, params.space))
+    else:
+        query = query.where(training.space_clause(Ticket, params.space))
     groups: dict[tuple[str, str], Row] = {}
     totals = Row("total", "total")
     dims = {

@@ -19,6 +19,7 @@ from typing import Any
 from flask import current_app
 from twilio.base.exceptions import TwilioRestException
 
+from .. import training
 from ..extensions import db
 from ..ivr.instructions import Dial, Instruction, Say
 from ..messaging import TransientSendError, deliver, render_sms, twilio_client
@@ -49,8 +50,14 @@ def place_callback(
         return "missing"
     if _done(ticket, ("callback_placed", "callback_failed"), key):
         return "already_done"
-    client = twilio_client()
     data: dict[str, Any] = {"key": key, "staff": staff.username}
+    if training.is_training(ticket):  # a rehearsal: no phone rings, the timeline says what would have
+        data.update(sid="training", status="simulated", training=True)
+        add_event(ticket, EventKind.CALLBACK_PLACED,
+                  f"training: {staff.name} would be rung, then the resident (no call placed)",
+                  data=data, actor="system")
+        return "callback_placed"
+    client = twilio_client()
     if client is None or not staff.phone or not ticket.phone:
         kind, message = "callback_failed", "not placed: no Twilio credentials or no phone number"
         data["reason"] = "no_credentials"
@@ -94,7 +101,8 @@ def notify_volunteer(visit_id: int) -> str:
     body = plain_sms(body)
     # The configured provider (Twilio or the local-SIM gateway), as for residents' SMS;
     # a volunteer's own STOP does not silence work messages.
-    outcome, detail, data = deliver(volunteer.phone or None, body, key, honour_opt_out=False)
+    outcome, detail, data = deliver(volunteer.phone or None, body, key, honour_opt_out=False,
+                                    rehearsal=training.is_training(ticket))
     data.update(key=key, volunteer=volunteer.username)
     kind = f"staff_{outcome}"
     if outcome == "sms_sent":

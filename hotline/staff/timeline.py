@@ -154,6 +154,8 @@ def _sms_in(event, data, names):
 def _sms_sent(event, data, names):
     if data.get("status") == "twiml":
         return _("SMS reply sent through Twilio (TwiML)")
+    if data.get("provider") == "training":  # hotline.messaging.TrainingProvider
+        return _("training: SMS shown on the practice phone, not sent to any phone")
     provider = PROVIDERS.get(data["provider"], data["provider"])
     status = sms_status(data["status"])
     return _("SMS sent through %(provider)s (%(status)s)", provider=provider, status=status)
@@ -265,6 +267,9 @@ def _callback_requested(event, data, names):
 @renders(EventKind.CALLBACK_PLACED)
 def _callback_placed(event, data, names):
     name = names.person(data["staff"])
+    if data.get("training"):  # hotline.staff.telephony: a rehearsal's callback rings nobody
+        return _("training: the hotline would ring %(name)s, then the resident; no call was placed",
+                 name=name)
     return _("ringing %(name)s, then the resident (call %(sid)s)", name=name, sid=data["sid"])
 
 
@@ -279,6 +284,9 @@ def _callback_failed(event, data, names):
 
 @renders(EventKind.STAFF_SMS_SENT)
 def _staff_sms_sent(event, data, names):
+    if data.get("provider") == "training":
+        return _("training: visit details for %(name)s shown, not texted",
+                 name=names.person(data["volunteer"]))
     return _("visit details texted to %(name)s", name=names.person(data["volunteer"]))
 
 

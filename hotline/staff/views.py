@@ -33,7 +33,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
-from .. import clock, office_hours, outbox
+from .. import clock, office_hours, outbox, training
 from ..extensions import db
 from ..messaging import twilio_client
 from ..models import (
@@ -305,10 +305,11 @@ def _unless_unchanged(html: str) -> Response:
 @login_required
 @one_action
 def claim_next():
-    ticket = claims.claim_next(current_user)
+    space = forms.choice(request.form, "space", training.SPACES, training.REAL)
+    ticket = claims.claim_next(current_user, space)
     if ticket is None:
         flash(_("No unclaimed request is waiting."), "info")
-        return redirect(url_for("staff.queue"))
+        return redirect(url_for("staff.queue", **({"space": space} if space == training.TRAINING else {})))
     flash(_("You claimed request %(code)s.", code=ticket.code), "ok")
     return redirect(url_for("staff.ticket", code=ticket.code))
 
@@ -351,7 +352,9 @@ def ticket(code: str):
         today=today,
         tomorrow=today + timedelta(days=1),  # the visit date a tap books; any other is typed
         lines=timeline.entries(ticket.events),
-        dial_by_hand=twilio_client() is None or not current_user.phone,
+        # A rehearsal's callback goes through the hotline's (simulated) path: never a tel: link.
+        dial_by_hand=not training.is_training(ticket) and (twilio_client() is None or not current_user.phone),
+        rehearsal=training.is_training(ticket),
         # Release, call back and record an outcome: offered only to whoever may do them.
         may_work=ticket.assignee_id == current_user.id or access.can_assign(current_user),
     )
@@ -521,6 +524,9 @@ def callback(code: str):
         return _back(ticket)
     if result["mode"] == "manual":
         flash(_("Dial %(number)s by hand.", number=display.phone(result["dial"])), "dial")
+    elif result["mode"] == "training":
+        flash(_("Training: the hotline would now ring your phone, then the resident. No call was made."),
+              "ok")
     else:
         flash(
             _(

@@ -61,7 +61,7 @@ def step_url(target: StepTarget) -> str:
     return url_for("voice.step", **values)
 
 
-class _Blank(dict):
+class BlankValues(dict):
     """Prompt placeholders with no value read as nothing rather than failing."""
 
     def __missing__(self, key: str) -> str:
@@ -75,7 +75,7 @@ def _prompt(verb: Any, prompt: Prompt) -> None:
     if rendered.kind == "play":
         verb.play(rendered.value)
     else:
-        verb.say(rendered.value.format_map(_Blank(prompt.values)), **dict(rendered.attributes))
+        verb.say(rendered.value.format_map(BlankValues(prompt.values)), **dict(rendered.attributes))
 
 
 def _say(verb: Any, say: Say) -> None:
