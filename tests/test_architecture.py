@@ -218,7 +218,7 @@ UNIT_OPENERS = {
     "hotline/sms/cli.py": "`hotline sms`",
     "hotline/staff/views.py": "the dashboard's form posts",
     "hotline/staff/prompts_views.py": "the Prompts page's form posts",
-    "hotline/staff/simulator_views.py": "the practice phone's texts, recordings and hang-ups (as the webhooks)",
+    "hotline/staff/simulator_views.py": "the practice phone: texts, recordings, hang-ups (as the webhooks)",
     "hotline/api/": "the JSON API's calls",
     "hotline/staff/cli.py": "`hotline import` and `hotline users …`",
     "hotline/commands.py": "`hotline outbox retry`",

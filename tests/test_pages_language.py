@@ -15,13 +15,14 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from hotline import training
 from hotline.extensions import db
-from hotline.models import AuditEntry, EventKind, Ticket, utcnow
+from hotline.models import AuditEntry, EventKind, Ticket, TrainingRun, utcnow
 from hotline.staff import audit, labels
 from hotline.staff.importer import COLUMNS
 from hotline.staff.queue import STATUS_FILTERS
 from hotline.staff.reports import DIMENSIONS, PERIODS
-from hotline.tickets import add_event
+from hotline.tickets import add_event, create_ticket
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 from tests.staff_fixtures import csrf_from, fresh_request_globals
 
@@ -252,6 +253,22 @@ def test_every_page_reads_in_the_persons_language(every_kind, world, login, app,
     pages["another team's request"] = lan.get(f"/staff/t/{other.code}").get_data(as_text=True)
     pages["no such request"] = lan.get("/staff/t/000000").get_data(as_text=True)
     pages["settings, refused"] = lan.get("/staff/admin").get_data(as_text=True)
+    # The practice phone and the training space (hotline.training): a rehearsal's request
+    # with the lines only a rehearsal writes.
+    pages["practice phone, no scenario"] = admin.get("/staff/simulator").get_data(as_text=True)
+    lan.post("/staff/simulator/run", data={"scenario": "scam-call-report"})
+    pages["practice phone"] = lan.get("/staff/simulator").get_data(as_text=True)
+    run_id = db.session.scalars(select(TrainingRun.id)).one()
+    with training.rehearsing(run_id):
+        rehearsal = create_ticket(phone=training.run_number(run_id), channel="sms", reason="sms",
+                                  topic="scam")
+    add_event(rehearsal, EventKind.SMS_SENT, "", data={"key": "k", "to": rehearsal.phone, "body": "…",
+                                                       "provider": "training", "status": "simulated"})
+    add_event(rehearsal, EventKind.CALLBACK_PLACED, "", data={"key": "c", "staff": "lan", "sid": "training",
+                                                              "status": "simulated", "training": True})
+    db.session.commit()
+    pages["training queue"] = lan.get("/staff/?space=training").get_data(as_text=True)
+    pages["training request"] = lan.get(f"/staff/t/{rehearsal.code}").get_data(as_text=True)
     pages["bad address"] = lan.get("/staff/reports?start=yesterday").get_data(as_text=True)
     for by in DIMENSIONS:
         for period in PERIODS:

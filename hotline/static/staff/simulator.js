@@ -66,11 +66,18 @@
   function playPart(part) {
     if (!call) { return Promise.resolve(); }
     if (part.pause) { return new Promise(function (r) { setTimeout(r, 200); }); }
-    var li = document.createElement("li");
-    li.textContent = part.text || "♪";
-    if (part.prompt) { li.dataset.prompt = part.prompt; }
-    heard.appendChild(li);
-    li.scrollIntoView({block: "nearest"});
+    var last = heard.lastElementChild;
+    var digit = (part.prompt || "").indexOf("digit_") === 0;
+    if (digit && last && last.dataset.digits) {
+      last.textContent += " " + part.text;  // a code read digit by digit: one line on the screen
+    } else {
+      var li = document.createElement("li");
+      li.textContent = part.text || "♪";
+      if (part.prompt) { li.dataset.prompt = part.prompt; }
+      if (digit) { li.dataset.digits = "1"; }
+      heard.appendChild(li);
+      li.scrollIntoView({block: "nearest"});
+    }
     if (!part.audio) { return speakInBrowser(part); }
     return new Promise(function (resolve) {
       var audio = new Audio(part.audio);
