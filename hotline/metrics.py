@@ -35,8 +35,10 @@ from sqlalchemy import func, select
 
 from . import outbox
 from .extensions import db
-from .models import SmsOutbound, TicketEvent, Transcription, TranscriptionStatus, utcnow
+from .messaging import TrainingProvider
+from .models import SmsOutbound, Ticket, TicketEvent, Transcription, TranscriptionStatus, utcnow
 from .queueing import get_redis
+from .training import real_requests
 
 bp = Blueprint("metrics", __name__)
 
@@ -98,13 +100,17 @@ def sms_counts() -> dict[tuple[str, str], int]:
     carries `sms_id`) is that row, not counted twice."""
     counts: dict[tuple[str, str], int] = {}
     for status, number in db.session.execute(
-        select(SmsOutbound.status, func.count()).group_by(SmsOutbound.status)
+        select(SmsOutbound.status, func.count())
+        .where(SmsOutbound.provider.is_distinct_from(TrainingProvider.name))  # rehearsals sent nothing
+        .group_by(SmsOutbound.status)
     ):
         counts[("reply", status)] = number
     outcomes = ("sms_sent", "sms_failed", "sms_not_sent")
     for kind, number in db.session.execute(
         select(TicketEvent.kind, func.count())
-        .where(TicketEvent.kind.in_(outcomes), TicketEvent.data["sms_id"].as_integer().is_(None))
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.kind.in_(outcomes), TicketEvent.data["sms_id"].as_integer().is_(None),
+               real_requests(Ticket))
         .group_by(TicketEvent.kind)
     ):
         counts[("request", kind.removeprefix("sms_"))] = number

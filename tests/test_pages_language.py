@@ -269,6 +269,7 @@ def test_every_page_reads_in_the_persons_language(every_kind, world, login, app,
     db.session.commit()
     pages["training queue"] = lan.get("/staff/?space=training").get_data(as_text=True)
     pages["training request"] = lan.get(f"/staff/t/{rehearsal.code}").get_data(as_text=True)
+    pages["training report"] = admin.get("/staff/reports?space=training").get_data(as_text=True)
     pages["bad address"] = lan.get("/staff/reports?start=yesterday").get_data(as_text=True)
     for by in DIMENSIONS:
         for period in PERIODS:

@@ -21,6 +21,7 @@ from tests.fake_twilio_api import FakeTwilioAPI
 from tests.staff_fixtures import *  # noqa: F403  (world)
 from tests.staff_fixtures import StaffClient, fresh_request_globals
 from tests.test_voicemail_asr import install_korean_for
+from tests.voice_helpers import set_office
 
 
 @pytest.fixture
@@ -219,3 +220,36 @@ def test_real_views_show_the_training_space_only_to_a_trainer_who_asks(app, worl
     assert rehearsals != real_report  # the trainer's view counts the rehearsal's text
     asked = volunteer.get("/staff/reports.csv?by=channel&space=training").get_data(as_text=True)
     assert asked == volunteer.get("/staff/reports.csv?by=channel").get_data(as_text=True)
+
+
+def test_talking_to_a_person_shows_who_would_ring_and_rings_nobody(app, world, twilio_api):
+    set_office(app, open_now=True, on_duty=("+84903100201",))
+    trainee = Trainee(app, "lan")
+    trainee.start("scam-call-report")
+    trainee.call()
+    trainee.press("1")
+    trainee.press("0")  # a person
+    then = trainee.doc["then"]
+    assert then["kind"] == "dial" and then["numbers"] == ["+84903100201"]
+    # Nobody answers (the trainee says so on the page): the flow goes on, as after a real ring.
+    trainee.doc = trainee.fetch("/staff/simulator/step", {"step": then["step"], "dial_status": "no-answer"})
+    assert "nobody_free" in heard(trainee.doc)
+    trainee.hang_up()
+    assert twilio_api.requests == []
+
+
+def test_the_page_cannot_name_a_call_or_skip_the_checks(app, world):
+    trainee = Trainee(app, "lan")
+    fresh_request_globals()
+    no_run = trainee.client.post("/staff/simulator/call", headers={"X-CSRFToken": trainee.token})
+    assert no_run.status_code == 409
+    trainee.start("scam-call-report")
+    fresh_request_globals()
+    assert trainee.client.post("/staff/simulator/step", json={"step": {"node": "main_menu", "seq": 1}},
+                               headers={"X-CSRFToken": trainee.token}).status_code == 409  # no call yet
+    trainee.call()
+    fresh_request_globals()
+    assert trainee.client.post("/staff/simulator/step", json={"step": {"node": "x", "seq": "1e9"}},
+                               headers={"X-CSRFToken": trainee.token}).status_code == 400
+    fresh_request_globals()
+    assert trainee.client.post("/staff/simulator/call").status_code == 400  # no CSRF token: refused
