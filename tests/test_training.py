@@ -253,3 +253,16 @@ def test_the_page_cannot_name_a_call_or_skip_the_checks(app, world):
                                headers={"X-CSRFToken": trainee.token}).status_code == 400
     fresh_request_globals()
     assert trainee.client.post("/staff/simulator/call").status_code == 400  # no CSRF token: refused
+
+
+def test_a_failure_inside_the_hotline_is_heard_as_the_apology(app, world, monkeypatch):
+    trainee = Trainee(app, "lan")
+    trainee.start("scam-call-report")
+    trainee.call()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("hotline.ivr.engine.continue_call", broken)
+    doc = trainee.press("1")
+    assert doc["then"]["kind"] == "hangup" and "Xin lỗi" in doc["say"][0]["text"]

@@ -16,6 +16,7 @@ import json
 import shutil
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,15 @@ def _call_params(run: TrainingRun, call_sid: str, **extra: str) -> dict[str, str
     }
 
 
-def _answer(document: str) -> Response:
+def _answer(produce: Callable[[], str]) -> Response:
+    """A step's document; as on the phone line, a failure inside the hotline is heard as the
+    apology (logged), never as an error page."""
+    try:
+        document = produce()
+    except Exception:
+        current_app.logger.exception("practice phone: a call step failed")
+        db.session.rollback()
+        document = browser.render(engine.apology(current_app.extensions.get("hotline.flow")))
     return Response(document, mimetype="application/json")
 
 
@@ -128,7 +137,7 @@ def simulator_call():
     call_sid = "CA" + uuid.uuid4().hex
     session[SESSION_KEY] = {"run": run.id, "call": call_sid}
     with training.rehearsing(run.id):
-        return _answer(engine.answer_call(engine_menu(), _call_params(run, call_sid), browser.render))
+        return _answer(lambda: engine.answer_call(engine_menu(), _call_params(run, call_sid), browser.render))
 
 
 def engine_menu() -> engine.VoiceMenu:
@@ -180,7 +189,7 @@ def simulator_step():
     if body.get("dial_status") in ("completed", "no-answer", "busy"):
         extra["DialCallStatus"] = body["dial_status"]
     with training.rehearsing(run.id):
-        return _answer(engine.continue_call(
+        return _answer(lambda: engine.continue_call(
             engine_menu(), _call_params(run, call_sid, **extra), node, seq, attempt, browser.render, args))
 
 
@@ -206,14 +215,18 @@ def simulator_record():
             extra = {"RecordingSid": sid, "RecordingUrl": url,
                      "RecordingDuration": str(max(1, round(seconds)))}
     params = _call_params(run, call_sid, **extra)
-    with training.rehearsing(run.id):
+
+    def step_and_callback() -> str:
         document = engine.continue_call(engine_menu(), params, node, seq, attempt, browser.render, args)
         if extra:
             commit_once(lambda: recording_status(
                 call_sid=call_sid, from_number=params["From"], recording_sid=extra["RecordingSid"],
                 recording_url=extra["RecordingUrl"], duration=int(extra["RecordingDuration"]),
                 status="completed", error_code=None))
-    return _answer(document)
+        return document
+
+    with training.rehearsing(run.id):
+        return _answer(step_and_callback)
 
 
 def _store_take(data: bytes, sid: str) -> float | None:
