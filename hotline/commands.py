@@ -81,6 +81,35 @@ def relay(once: bool, interval: float) -> None:
 
 
 
+# --- the demo ------------------------------------------------------------------------
+
+@click.command()
+@with_appcontext
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 60),
+              help="Days of requests, up to now.")
+@click.option("--seed", default=13, show_default=True, help="The same seed gives the same requests.")
+def demo(days: int, seed: int) -> None:
+    """Fill an empty data folder with an invented commune to look at (docs/demo.md)."""
+    from flask_migrate import upgrade
+
+    from . import demo as commune
+    from .unit_of_work import unit_of_work
+
+    upgrade(directory=current_app.extensions["migrate"].directory)  # as `hotline up` does
+    try:
+        with unit_of_work():
+            filled = commune.fill(days=days, seed=seed)
+    except commune.NotEmpty as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"An invented commune: {filled.teams} teams, {filled.villages} villages, {len(filled.staff)} "
+               f"staff and {filled.requests} requests over {days} days (seed {seed}). Nothing was sent: "
+               "every number is invented (0900 00x xxx).")
+    click.echo(f"Every demo account's password: {filled.password}")
+    for username, name, role, team in filled.staff:
+        click.echo(f"  {username:<9} {name:<18} {role:<9} {team}".rstrip())
+    click.echo("Now `hotline up`, open the dashboard and log in as admin. Keep this folder for the demo: "
+               "a real install starts in an empty one.")
+
 
 # --- the outbox ----------------------------------------------------------------------
 
