@@ -90,12 +90,10 @@ def relay(once: bool, interval: float) -> None:
 @click.option("--seed", default=13, show_default=True, help="The same seed gives the same requests.")
 def demo(days: int, seed: int) -> None:
     """Fill an empty data folder with an invented commune to look at (docs/demo.md)."""
-    from flask_migrate import upgrade
-
     from . import demo as commune
     from .unit_of_work import unit_of_work
 
-    upgrade(directory=current_app.extensions["migrate"].directory)  # as `hotline up` does
+    _migrate_unless_current()
     try:
         with unit_of_work():
             filled = commune.fill(days=days, seed=seed)
@@ -110,6 +108,22 @@ def demo(days: int, seed: int) -> None:
     click.echo("Now `hotline up`, open the dashboard and log in as admin. Keep this folder for the demo: "
                "a real install starts in an empty one.")
 
+
+def _migrate_unless_current() -> None:
+    """Migrate the database as `hotline up` does; quietly nothing when it is at the head already
+    (Alembic's log lines would bury a one-line answer)."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import upgrade
+
+    from .extensions import db
+
+    migrate = current_app.extensions["migrate"]
+    heads = set(ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory)).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != heads:
+        upgrade(directory=migrate.directory)
 
 # --- the outbox ----------------------------------------------------------------------
 

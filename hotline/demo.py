@@ -24,6 +24,7 @@ demo (everything in those tables is its own then).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import itertools
@@ -154,14 +155,17 @@ NOTES = {
                  "Hẹn mang CCCD ra bộ phận một cửa sáng thứ Hai",
                  "Đã kiểm tra: tiền trợ cấp sẽ chi trả cùng kỳ tháng sau",
                  "Đã giải thích đây là cuộc gọi lừa đảo, dặn không chuyển tiền"),
-    "visit": ("Bà cụ không đi lại được, cần đến nhà", "Gia đình không có điện thoại thông minh, đến nhà cài giúp"),
-    "visited": ("Đã đến nhà, hướng dẫn xong và nộp hồ sơ giúp", "Đã đến nhà, chụp giấy tờ gửi lên cổng dịch vụ công"),
+    "visit": ("Bà cụ không đi lại được, cần đến nhà",
+              "Gia đình không có điện thoại thông minh, đến nhà cài giúp"),
+    "visited": ("Đã đến nhà, hướng dẫn xong và nộp hồ sơ giúp",
+                "Đã đến nhà, chụp giấy tờ gửi lên cổng dịch vụ công"),
     "wrong": ("Người nghe máy nói không gửi yêu cầu nào", "Số này của người khác, không quen người gửi"),
     "transfer": ("Việc khai sinh, chuyển sang đội hộ tịch", "Hỏi về trợ cấp, chuyển sang đội an sinh"),
     "no_answer": ("Đổ chuông không ai nghe", "Thuê bao tạm thời không liên lạc được"),
 }
 VOICE_TOPICS = ((Topic.VNEID, 30), (Topic.CIVIL_STATUS, 12), (Topic.RESIDENCE, 8),
-                (Topic.PENSION_ALLOWANCE, 15), (Topic.HEALTH_INSURANCE, 12), (Topic.LAND, 8), (Topic.OTHER, 5))
+                (Topic.PENSION_ALLOWANCE, 15), (Topic.HEALTH_INSURANCE, 12), (Topic.LAND, 8),
+                (Topic.OTHER, 5))
 #: The jobs about requests and residents (a previous demo's, or queued on its dashboard since).
 RESIDENT_JOBS = ("send_request_confirmation", "send_outbound_sms", "send_ticket_sms", "return_to_queue",
                  "visit_reminder", "notify_volunteer", "place_callback", "transcribe_voice_message")
@@ -215,15 +219,12 @@ def foreign_rows() -> list[str]:
 def _remove_previous_demo() -> None:
     """Everything a previous demo wrote, and what people did with it on the dashboard since
     (foreign_rows() found nothing else in these tables)."""
-    for model in (HomeVisit, Transcription, VoiceMessage, SmsOutbound, SmsMessage, TicketEvent, CallStep):
+    in_order: tuple[type[Any], ...] = (
+        HomeVisit, Transcription, VoiceMessage, SmsOutbound, SmsMessage, TicketEvent, CallStep, Call, Ticket,
+        Resident, RosterShift, LoginFailure, AuditEntry, Staff, Village, Team,
+    )
+    for model in in_order:
         db.session.execute(delete(model))
-    db.session.execute(delete(Call))
-    db.session.execute(delete(Ticket))
-    for model in (Resident, RosterShift, LoginFailure, AuditEntry):
-        db.session.execute(delete(model))
-    db.session.execute(delete(Staff))
-    db.session.execute(delete(Village))
-    db.session.execute(delete(Team))
     db.session.execute(delete(SmsOptOut).where(_demo_phone(SmsOptOut.phone)))
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.func.in_(RESIDENT_JOBS)))
 
@@ -280,7 +281,7 @@ WEIGHTS = {
 class Step:
     at: datetime
     seq: int
-    run: Callable[[], None] = field(compare=False)
+    run: Callable[[], object] = field(compare=False)
 
 
 class Demo:
@@ -306,7 +307,7 @@ class Demo:
     def hex(self, length: int) -> str:
         return "".join(self.rng.choice("0123456789abcdef") for _ in range(length))
 
-    def at(self, moment: datetime, run: Callable[[], None]) -> None:
+    def at(self, moment: datetime, run: Callable[[], object]) -> None:
         if moment <= self.now - timedelta(minutes=1):
             heapq.heappush(self.heap, Step(moment, next(self.seq), run))
 
@@ -368,7 +369,8 @@ class Demo:
         required = [f for f, (youngest, _) in FATES.items() if youngest + 12 < span for _ in range(2)]
         #: The first requests cover every channel, reason and procedure, whatever the seed.
         first = [("sms", text) for text in SMS_TEXTS[::2]] + [
-            ("callback_requested", Topic.OTHER), ("voicemail", None), ("dropped_call", None), ("missed_call", None)]
+            ("callback_requested", Topic.OTHER), ("voicemail", None), ("dropped_call", None),
+            ("missed_call", None)]
         planned = 0
         for number, fate in enumerate(required):
             planned += self.plan_one(fate, None, *(first[number] if number < len(first) else (None, None)))
@@ -406,9 +408,9 @@ class Demo:
         start = moment
         if person.village is None:  # not routed: the admin gives it a village
             start = self.work_time(moment + self.minutes(20, 90))
-            village = self.rng.choice(VILLAGES)
-            team = village[2]
-            self.at(start, lambda: outcomes.set_village(held["t"], self.staff["admin"], self.villages[village[0]]))
+            village, team = self.rng.choice([(code, team) for code, _, team, *_ in VILLAGES])
+            admin = self.staff["admin"]
+            self.at(start, lambda: outcomes.set_village(held["t"], admin, self.villages[village]))
         if person.elderly:
             flag_at = self.work_time(start + self.minutes(5, 40))
             self.at(flag_at, lambda: outcomes.set_elderly(held["t"], self.staff[self.lead(team)], True))
@@ -465,7 +467,8 @@ class Demo:
         elif fate in ("transferred", "transferred_done"):
             other = self.rng.choice([code for code, _ in TEAMS if code != team])
             note = self.rng.choice(NOTES["transfer"])
-            self.at(done_at, lambda: outcomes.transfer(held["t"], self.staff[worker], self.teams[other], note))
+            self.at(done_at, lambda: outcomes.transfer(held["t"], self.staff[worker], self.teams[other],
+                                                       note))
             if fate == "transferred_done":
                 taker = self.member(other)
                 taken = self.work_time(done_at + self.minutes(30, 300))
@@ -538,7 +541,8 @@ class Demo:
         length = {"callback_requested": (45, 150), "voicemail": (40, 110), "dropped_call": (8, 60),
                   "missed_call": (0, 0)}[kind]
         seconds = self.rng.randint(*length)
-        topic = what or self.rng.choices([t for t, _ in VOICE_TOPICS], weights=[w for _, w in VOICE_TOPICS])[0]
+        topics, weights = zip(*VOICE_TOPICS, strict=True)
+        topic = what or self.rng.choices(topics, weights=weights)[0]
         status = "canceled" if kind == "missed_call" else "completed"
         data = {"call_sid": sid} | ({} if kind in ("callback_requested", "voicemail") else {"status": status})
         ticket = tickets.create_ticket(
@@ -622,7 +626,7 @@ class Demo:
                 db.session.delete(row)  # work for later: not left to reach anyone
                 continue
             moment = row.run_at or clock.now() + timedelta(seconds=self.rng.randint(3, 40))
-            heapq.heappush(self.heap, Step(moment, next(self.seq), lambda row=row: self.play(row)))
+            heapq.heappush(self.heap, Step(moment, next(self.seq), functools.partial(self.play, row)))
 
     def play(self, row: OutboxMessage) -> None:
         args = list(row.args)
@@ -644,9 +648,9 @@ class Demo:
         elif row.func == "notify_volunteer":
             visit = db.session.get_one(HomeVisit, args[0])
             volunteer = visit.volunteer
-            tickets.add_event(visit.ticket, EventKind.STAFF_SMS_SENT, f"visit details texted to {volunteer.name}",
-                              data=self.gateway(volunteer.phone, f"volunteer-{visit.id}") | {
-                                  "volunteer": volunteer.username})
+            data = self.gateway(volunteer.phone, f"volunteer-{visit.id}") | {"volunteer": volunteer.username}
+            text = f"visit details texted to {volunteer.name}"
+            tickets.add_event(visit.ticket, EventKind.STAFF_SMS_SENT, text, data=data)
         else:
             raise RuntimeError(f"the demo does not know how to play {row.func}")
         row.relayed_at = row.finished_at = clock.now()
