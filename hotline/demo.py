@@ -151,10 +151,7 @@ TRANSCRIPTS = (
 #: What a volunteer writes when closing a request.
 NOTES = {
     "resolved": ("Đã hướng dẫn qua điện thoại, bà con làm được rồi",
-                 "Đã hướng dẫn kích hoạt VNeID mức 2, tài khoản đã hoạt động",
-                 "Hẹn mang CCCD ra bộ phận một cửa sáng thứ Hai",
-                 "Đã kiểm tra: tiền trợ cấp sẽ chi trả cùng kỳ tháng sau",
-                 "Đã giải thích đây là cuộc gọi lừa đảo, dặn không chuyển tiền"),
+                 "Hẹn mang CCCD ra bộ phận một cửa sáng thứ Hai"),
     "visit": ("Bà cụ không đi lại được, cần đến nhà",
               "Gia đình không có điện thoại thông minh, đến nhà cài giúp"),
     "visited": ("Đã đến nhà, hướng dẫn xong và nộp hồ sơ giúp",
@@ -162,6 +159,18 @@ NOTES = {
     "wrong": ("Người nghe máy nói không gửi yêu cầu nào", "Số này của người khác, không quen người gửi"),
     "transfer": ("Việc khai sinh, chuyển sang đội hộ tịch", "Hỏi về trợ cấp, chuyển sang đội an sinh"),
     "no_answer": ("Đổ chuông không ai nghe", "Thuê bao tạm thời không liên lạc được"),
+}
+#: What a volunteer writes when closing a request about a procedure.
+RESOLVED_NOTES = {
+    Topic.VNEID: "Đã hướng dẫn kích hoạt VNeID mức 2, tài khoản đã hoạt động",
+    Topic.CIVIL_STATUS: "Đã hướng dẫn nộp hồ sơ khai sinh trên cổng dịch vụ công",
+    Topic.RESIDENCE: "Đã hướng dẫn khai báo tạm trú qua VNeID",
+    Topic.PENSION_ALLOWANCE: "Đã kiểm tra: tiền trợ cấp sẽ chi trả cùng kỳ tháng sau",
+    Topic.HEALTH_INSURANCE: "Đã hướng dẫn gia hạn thẻ BHYT, hẹn nhận thẻ tại xã",
+    Topic.LAND: "Đã hẹn lên bộ phận một cửa gặp cán bộ địa chính",
+    Topic.PUBLIC_PORTAL: "Đã hướng dẫn đăng nhập cổng dịch vụ công bằng VNeID",
+    Topic.PAYMENTS: "Đã hướng dẫn thanh toán qua ứng dụng ngân hàng",
+    Topic.SCAM: "Đã giải thích đây là cuộc gọi lừa đảo, dặn không chuyển tiền",
 }
 VOICE_TOPICS = ((Topic.VNEID, 30), (Topic.CIVIL_STATUS, 12), (Topic.RESIDENCE, 8),
                 (Topic.PENSION_ALLOWANCE, 15), (Topic.HEALTH_INSURANCE, 12), (Topic.LAND, 8),
@@ -496,8 +505,15 @@ class Demo:
         self.at(moment, call)
 
     def resolve(self, held: dict[str, Ticket], username: str, moment: datetime) -> None:
-        note = self.rng.choice(NOTES["resolved"]) if self.rng.random() < 0.6 else None
-        self.at(moment, lambda: outcomes.resolve(held["t"], self.staff[username], note))
+        noted = self.rng.random() < 0.6
+        general = self.rng.choice(NOTES["resolved"])
+
+        def resolve() -> None:
+            ticket = held["t"]
+            note = RESOLVED_NOTES.get(Topic(ticket.topic), general) if ticket.topic else general
+            outcomes.resolve(ticket, self.staff[username], note if noted else None)
+
+        self.at(moment, resolve)
 
     def no_answer(self, held: dict[str, Ticket], username: str, moment: datetime) -> None:
         note = self.rng.choice(NOTES["no_answer"]) if self.rng.random() < 0.3 else None
