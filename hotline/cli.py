@@ -66,6 +66,8 @@ COMMANDS = {
     "call": Entry("hotline.ivr.commands:call",
                   "Play a call in the terminal against the running hotline, signed like Twilio.", FULL),
     "db": Entry("flask_migrate.cli:db", "Perform database migrations.", FULL),
+    "demo": Entry("hotline.commands:demo", "Fill an empty data folder with an invented commune to look at "
+                  "(docs/demo.md).", FULL),
     "flows": Entry("hotline.ivr.commands:flows", "The voice menus in ivr_flows/.", None),
     "import": Entry("hotline.staff.cli:import_command",
                     "Import KIND from a CSV file (all rows or none).", FULL, needs_rows=True),

@@ -81,6 +81,49 @@ def relay(once: bool, interval: float) -> None:
 
 
 
+# --- the demo ------------------------------------------------------------------------
+
+@click.command()
+@with_appcontext
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 60),
+              help="Days of requests, up to now.")
+@click.option("--seed", default=13, show_default=True, help="The same seed gives the same requests.")
+def demo(days: int, seed: int) -> None:
+    """Fill an empty data folder with an invented commune to look at (docs/demo.md)."""
+    from . import demo as commune
+    from .unit_of_work import unit_of_work
+
+    _migrate_unless_current()
+    try:
+        with unit_of_work():
+            filled = commune.fill(days=days, seed=seed)
+    except commune.NotEmpty as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"An invented commune: {filled.teams} teams, {filled.villages} villages, {len(filled.staff)} "
+               f"staff and {filled.requests} requests over {days} days (seed {seed}). Nothing was sent: "
+               "every number is invented (0900 00x xxx).")
+    click.echo(f"Every demo account's password: {filled.password}")
+    for username, name, role, team in filled.staff:
+        click.echo(f"  {username:<9} {name:<18} {role:<9} {team}".rstrip())
+    click.echo("Now `hotline up`, open the dashboard and log in as admin. Keep this folder for the demo: "
+               "a real install starts in an empty one.")
+
+
+def _migrate_unless_current() -> None:
+    """Migrate the database as `hotline up` does; quietly nothing when it is at the head already
+    (Alembic's log lines would bury a one-line answer)."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import upgrade
+
+    from .extensions import db
+
+    migrate = current_app.extensions["migrate"]
+    heads = set(ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory)).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != heads:
+        upgrade(directory=migrate.directory)
 
 # --- the outbox ----------------------------------------------------------------------
 

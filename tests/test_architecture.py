@@ -221,7 +221,7 @@ UNIT_OPENERS = {
     "hotline/staff/simulator_views.py": "the practice phone: texts, recordings, hang-ups (as the webhooks)",
     "hotline/api/": "the JSON API's calls",
     "hotline/staff/cli.py": "`hotline import` and `hotline users …`",
-    "hotline/commands.py": "`hotline outbox retry`",
+    "hotline/commands.py": "`hotline outbox retry`, `hotline demo`",
     "hotline/transcription/cli.py": "`hotline transcribe --pending`",
     "hotline/staff/privacy_views.py": "the residents' data export button (audited)",
     "hotline/privacy_cli.py": "`hotline residents export|erase` and `hotline retention`",
