@@ -90,7 +90,10 @@ def relay(once: bool, interval: float) -> None:
 @click.option("--seed", default=13, show_default=True, help="The same seed gives the same requests.")
 def demo(days: int, seed: int) -> None:
     """Fill an empty data folder with an invented commune to look at (docs/demo.md)."""
+    from pathlib import Path
+
     from . import demo as commune
+    from . import messaging
     from .unit_of_work import unit_of_work
 
     _migrate_unless_current()
@@ -99,6 +102,9 @@ def demo(days: int, seed: int) -> None:
             filled = commune.fill(days=days, seed=seed)
     except commune.NotEmpty as refused:
         raise click.ClickException(str(refused)) from None
+    marker = Path(current_app.config["DATA_DIR"]) / messaging.DEMO_MARKER
+    marker.write_text("Filled by `hotline demo`: nothing here is sent or dialled (docs/demo.md).\n",
+                      encoding="utf-8")
     click.echo(f"An invented commune: {filled.teams} teams, {filled.villages} villages, {len(filled.staff)} "
                f"staff and {filled.requests} requests over {days} days (seed {seed}). Nothing was sent: "
                "every number is invented (0900 00x xxx).")

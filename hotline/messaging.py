@@ -21,6 +21,7 @@ import hashlib
 import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import requests
@@ -208,9 +209,21 @@ class TrainingProvider:
         return Sent(provider=self.name, provider_id=f"TR{digest}", status="simulated")
 
 
+#: A data folder `hotline demo` filled holds this file: its numbers are invented, so nothing
+#: there is ever sent or dialled, whatever the configuration says (docs/demo.md).
+DEMO_MARKER = "demo-commune"
+
+
+def is_demo_folder() -> bool:
+    return (Path(current_app.config["DATA_DIR"]) / DEMO_MARKER).exists()
+
+
 def twilio_client() -> Client | None:
-    """A REST client when real credentials and a sending number are configured."""
+    """A REST client when real credentials and a sending number are configured (never in a
+    demo folder)."""
     config = current_app.config
+    if is_demo_folder():
+        return None
     if config.get("TWILIO_AUTH_TOKEN_IS_LOCAL") or not config.get("TWILIO_ACCOUNT_SID"):
         return None
     if not config.get("PHONE_NUMBER"):
@@ -221,8 +234,11 @@ def twilio_client() -> Client | None:
 
 
 def current_provider() -> Provider | None:
-    """The provider that sends, from configuration; None when none is usable."""
+    """The provider that sends, from configuration; None when none is usable (or in a demo
+    folder, whose numbers are invented)."""
     config = current_app.config
+    if is_demo_folder():
+        return None
     choice = (config.get("SMS_PROVIDER") or "").lower()
     gateway_ready = bool(config.get("SMS_GATEWAY_PASSWORD"))
     if choice == "gateway" or (not choice and gateway_ready):

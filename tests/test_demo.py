@@ -86,7 +86,8 @@ def test_the_demo_fills_an_empty_install_with_a_week_of_every_kind_of_request(ap
     assert db.session.scalar(select(func.count()).select_from(Team)) == 3
     assert 6 <= db.session.scalar(select(func.count()).select_from(Village)) <= 8
     phones = [*db.session.scalars(select(Resident.phone)), *db.session.scalars(select(Staff.phone))]
-    assert all(p.startswith("+8490000") and phonenumbers.is_valid_number(phonenumbers.parse(p)) for p in phones)
+    assert all(p.startswith("+8490000") and phonenumbers.is_valid_number(phonenumbers.parse(p))
+               for p in phones)
     assert "admin" in output and "Nguyễn Thị Lan" in output
 
     # Nothing waits to be sent: no outbox row pending or for later, no SMS, so the relay moves nothing.
@@ -97,7 +98,8 @@ def test_the_demo_fills_an_empty_install_with_a_week_of_every_kind_of_request(ap
     assert (state.pending, state.scheduled, state.set_aside, state.relayed_unfinished) == (0, 0, 0, 0)
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
                              .where(OutboxMessage.finished_at.is_(None))) == 0
-    assert db.session.scalar(select(func.count()).select_from(SmsOutbound).where(SmsOutbound.status == "pending")) == 0
+    pending_sms = select(func.count()).select_from(SmsOutbound).where(SmsOutbound.status == "pending")
+    assert db.session.scalar(pending_sms) == 0
     assert outbox.relay_pending(get_redis()) == 0
 
     # `hotline tickets list` shows them all.
@@ -166,3 +168,16 @@ def test_the_same_seed_gives_the_same_requests_and_a_demo_replaces_a_demo(app, r
     clock.travel_to(start)
     run_demo(runner, "--days", "2", "--seed", "8")
     assert _snapshot() != first
+
+
+def test_a_demo_folder_never_sends_or_dials_whatever_is_configured(app, runner):
+    """Its numbers are invented: with Twilio configured, an SMS queued there is not sent."""
+    from hotline import messaging
+
+    run_demo(runner, "--days", "2")
+    app.config.update(TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_AUTH_TOKEN="token",
+                      PHONE_NUMBER="+842633000000")
+    assert messaging.is_demo_folder()
+    assert messaging.twilio_client() is None and messaging.current_provider() is None
+    kind, _message, data = messaging.deliver("+84900001234", "thử", "demo-test")
+    assert (kind, data["reason"]) == ("sms_not_sent", "no_provider")
