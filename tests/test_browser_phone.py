@@ -124,7 +124,10 @@ def test_every_page_fits_a_phone(busy, server, browser, shots):
     fits(admin, "settings")
     admin.screenshot(path=str(shots / "09-phone-settings.png"), full_page=True)
     for path, what in (("/staff/admin/accounts", "accounts"), ("/staff/admin/places", "teams and villages"),
-                       ("/staff/privacy", "residents' data"), ("/staff/prompts", "prompts")):
+                       ("/staff/privacy", "residents' data"), ("/staff/prompts", "prompts"),
+                       ("/staff/simulator", "practice phone, choosing a scenario"),
+                       ("/staff/?space=training", "training queue"),
+                       ("/staff/reports?space=training", "reports of the training space")):
         admin.goto(f"{server}{path}")
         fits(admin, what)
     with admin.expect_navigation():
