@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
         admin_views,
         prompts_views,  # noqa: F401  (the Prompts page's routes, on the dashboard's blueprint)
         simulator_views,  # noqa: F401  (the browser phone, on the dashboard's blueprint)
+        trainer_views,  # noqa: F401  (the trainer's page, on the dashboard's blueprint)
     )
     from .views import bp, login_needed
 
