@@ -140,7 +140,9 @@ def test_a_request_that_takes_a_wiped_requests_id_still_gets_its_jobs(app, world
 
 def test_every_job_is_known_to_the_wipe():
     """A new job about a request's rows must say which (JOB_TARGETS), or the wipe leaves it behind."""
-    assert set(JOB_TARGETS) | JOBS_OF_NO_REQUEST == set(jobs.registry.jobs)
+    declared = {value.name for value in vars(jobs).values() if isinstance(value, jobs.JobSpec)}
+    assert len(declared) >= 10  # (other tests add jobs of their own to the registry)
+    assert set(JOB_TARGETS) | JOBS_OF_NO_REQUEST == declared
     assert not set(JOB_TARGETS) & JOBS_OF_NO_REQUEST
 
 
