@@ -38,6 +38,7 @@ def test_a_lead_follows_each_trainee_against_the_checklist(app, world):
     html = page.get_data(as_text=True)
     assert "Tiến độ tập huấn" in html and 'href="/staff/?space=training"' in html
     assert 'id="nav-trainer"' in lead.get("/staff/").get_data(as_text=True)
+    assert lead.get("/staff/simulator").status_code == 200  # where the page's "practice phone" goes
     shown = runs_shown(html)
     assert set(shown) == {str(run.id) for run in runs}
     by_text = shown[str(runs[0].id)]
