@@ -96,6 +96,8 @@ COMMANDS = {
                  "Run one SMS through the same path as the webhooks and print the reply.", FULL,
                  needs_rows=True),
     "tickets": Entry("hotline.commands:tickets", "Requests in the queue.", CONFIG, needs_rows=True),
+    "training": Entry("hotline.training_cli:training",
+                      "The training space: rehearsals on the practice phone.", FULL, needs_rows=True),
     "transcribe": Entry("hotline.transcription.cli:transcribe", "Re-run transcription of waiting voice "
                         "messages (e.g. after `hotline models install`).", FULL, needs_rows=True),
     "up": Entry("hotline.up:up", "Run everything on this machine (migrations, Redis, web, relay, workers) "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import directory, messaging, office_hours
+from . import directory, messaging, office_hours, training_scenarios
 from .data_files import EXTENSION, SCHEMAS, Check, DataFileError, display, read_checked
 from .sms import keywords
 from .staff import rules
@@ -52,6 +52,7 @@ CHECKS: dict[str, Check] = {
     "sms_templates": _check_templates,
     "staff": _check_staff,
     "sms_keywords": _check_keywords,
+    training_scenarios.KIND: training_scenarios.check,
 }
 
 
@@ -62,7 +63,8 @@ class DataFile:
     required: bool = True
 
 
-#: The data files besides main.yaml (hotline.ivr.flow) and prompts/<language>.yaml (one per file found).
+#: The data files besides main.yaml (hotline.ivr.flow), prompts/<language>.yaml and the training
+#: scenarios, training/<name>.yaml (one per file found).
 FILES = (
     DataFile("office_hours.yaml", "office_hours"),
     DataFile("official_numbers.yaml", "official_numbers", required=False),
@@ -80,14 +82,20 @@ def kind_of(name: str) -> str | None:
     for known in FILES:
         if known.name == name:
             return known.kind
-    if name.startswith("prompts/") and name.endswith(".yaml") and name.count("/") == 1:
-        return "prompts"
+    if name.endswith(".yaml") and name.count("/") == 1:
+        folder = name.partition("/")[0]
+        if folder == "prompts":
+            return "prompts"
+        if folder == training_scenarios.FOLDER:
+            return training_scenarios.KIND
     return None
 
 
 def schema(kind: str) -> dict[str, Any]:
     if kind == "sms_keywords":
         return keywords.keywords_schema()
+    if kind == training_scenarios.KIND:
+        return training_scenarios.scenario_schema()
     return SCHEMAS[kind]
 
 
@@ -104,8 +112,12 @@ def read_all(flows_dir: Path | str, region: str = "VN") -> dict[str, Any]:
     flows_dir = Path(flows_dir)
     files = [*FILES, *(DataFile(f"prompts/{path.name}", "prompts")
                        for path in sorted((flows_dir / "prompts").glob("*.yaml")))]
+    scenarios = training_scenarios.files(flows_dir)
+    files += [DataFile(f"{training_scenarios.FOLDER}/{path.name}", training_scenarios.KIND)
+              for path in scenarios]
     checked: dict[str, Any] = {}
-    problems: list[str] = []
+    problems: list[str] = [problem for path in scenarios
+                           if (problem := training_scenarios.name_problem(path)) is not None]
     for file in files:
         path = flows_dir / file.name
         if not file.required and not path.exists():
@@ -142,5 +154,6 @@ def init_app(app) -> None:
         app.logger.error("refusing to start: a data file under ivr_flows/ is broken:\n%s", error)
         raise
     app.extensions[EXTENSION] = checked
+    app.extensions[training_scenarios.EXTENSION] = training_scenarios.from_checked(checked)
 
 

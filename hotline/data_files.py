@@ -169,10 +169,17 @@ _Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_
 
 def _texts() -> dict[str, Any]:
     """A text per language (`{vi: "...", en: "..."}`); the default language's is required."""
+    return texts_in(DEFAULT_LANGUAGE)
+
+
+def texts_in(*languages: str) -> dict[str, Any]:
+    """A text per language, where each of `languages` must have a non-empty one."""
     return {
-        "type": "object", "required": [DEFAULT_LANGUAGE],
+        "type": "object", "required": list(languages),
         "propertyNames": {"pattern": r"^[a-z][a-z_]*$", "like": "vi, en, mnong"},
         "additionalProperties": {"type": "string"},
+        **({"properties": {language: {"type": "string", "minLength": 1} for language in languages}}
+           if len(languages) > 1 else {}),
     }
 
 

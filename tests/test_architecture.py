@@ -39,6 +39,7 @@ EDGES = {
     "hotline/staff/headers.py": "the security headers added to every response (an after_request hook)",
     "hotline/staff/__init__.py": "Flask-Babel's locale selector reads the request's session",
     "hotline/staff/privacy_views.py": "the dashboard's page on residents' data (export button)",
+    "hotline/staff/trainer_views.py": "the trainer's page: rehearsals' progress, the wipe button",
 }
 
 #: Modules of hotline/ that may import workers/.
@@ -218,13 +219,15 @@ UNIT_OPENERS = {
     "hotline/sms/cli.py": "`hotline sms`",
     "hotline/staff/views.py": "the dashboard's form posts",
     "hotline/staff/prompts_views.py": "the Prompts page's form posts",
-    "hotline/staff/simulator_views.py": "the practice phone: texts, recordings, hang-ups (as the webhooks)",
+    "hotline/staff/simulator_views.py": "the practice phone's texts, recordings and hang-ups "
+                                        "(as the webhooks)",
     "hotline/api/": "the JSON API's calls",
     "hotline/staff/cli.py": "`hotline import` and `hotline users …`",
     "hotline/commands.py": "`hotline outbox retry`, `hotline demo`",
     "hotline/transcription/cli.py": "`hotline transcribe --pending`",
     "hotline/staff/privacy_views.py": "the residents' data export button (audited)",
     "hotline/privacy_cli.py": "`hotline residents export|erase` and `hotline retention`",
+    "hotline/training_cli.py": "`hotline training reset`",
     "hotline/nightly.py": "the relay's start schedules tonight's retention pass and backup",
     "workers/": "RQ jobs (the transcription job opens several units: workers/asr.py says why)",
 }

@@ -17,11 +17,14 @@ from tests.browser_fixtures import *  # noqa: F403  (the served app, the browser
 from tests.browser_fixtures import needs_chromium
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 from tests.staff_fixtures import PASSWORD
+from tests.training_fixtures import rehearse
 
 pytestmark = needs_chromium
 
 WIDTH, HEIGHT = 390, 844
 KEPT_SHOTS = Path(__file__).resolve().parent.parent / "bench" / "screenshots"
+#: The manual's pictures, written with HOTLINE_SAVE_SCREENSHOTS=1 (docs/training.md shows this one).
+DOC_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
 
 
 @pytest.fixture
@@ -81,7 +84,7 @@ def busy(world):
     return world, tickets
 
 
-def test_every_page_fits_a_phone(busy, server, browser, shots):
+def test_every_page_fits_a_phone(busy, app, server, browser, shots):
     world, tickets = busy
     outsider = world.ticket(world.village_b)
 
@@ -123,11 +126,13 @@ def test_every_page_fits_a_phone(busy, server, browser, shots):
     admin.goto(f"{server}/staff/admin")
     fits(admin, "settings")
     admin.screenshot(path=str(shots / "09-phone-settings.png"), full_page=True)
+    rehearse(app, world)  # the trainer page with rehearsals on it
     for path, what in (("/staff/admin/accounts", "accounts"), ("/staff/admin/places", "teams and villages"),
                        ("/staff/privacy", "residents' data"), ("/staff/prompts", "prompts"),
                        ("/staff/simulator", "practice phone, choosing a scenario"),
                        ("/staff/?space=training", "training queue"),
-                       ("/staff/reports?space=training", "reports of the training space")):
+                       ("/staff/reports?space=training", "reports of the training space"),
+                       ("/staff/training", "trainer page")):
         admin.goto(f"{server}{path}")
         fits(admin, what)
     with admin.expect_navigation():
@@ -178,6 +183,36 @@ def test_claim_home_visit_and_visit_done_with_taps_only(busy, server, browser, s
     assert db.session.get(Ticket, tickets[0].id).status == "resolved"
     fits(page, "resolved request")
     page.screenshot(path=str(shots / "07-phone-request.png"), full_page=True)
+
+
+def test_a_trainer_follows_the_checklists_and_wipes_the_training_space_with_taps(busy, app, server, browser,
+                                                                                   shots):
+    world, _tickets = busy
+    runs, _files = rehearse(app, world)
+    page = phone(browser, server, "thu")
+    page.tap("#nav-trainer")
+    page.wait_for_url(f"{server}/staff/training")
+    fits(page, "trainer page")
+    cards = page.locator("table.runs tbody tr[data-run]")
+    assert cards.count() == 3
+    first = cards.nth(0).bounding_box()  # a card, the width of the screen
+    assert first is not None and first["width"] >= WIDTH - 40 and first["x"] >= 0, first
+    card = page.locator(f"tr[data-run='{runs[1].id}']").inner_text()
+    for shown in ("Lê Văn Minh", "Bà H'Bia", "4/5", "✓", "○", "đã có bản ghi lời", "Bắt đầu"):
+        assert shown in card, (shown, card)
+    page.screenshot(path=str(shots / "10-phone-trainer.png"), full_page=True)
+    if os.environ.get("HOTLINE_SAVE_SCREENSHOTS") == "1":
+        DOC_SHOTS.mkdir(exist_ok=True)
+        page.locator(f"tr[data-run='{runs[1].id}']").evaluate(
+            "card => window.scrollTo(0, card.getBoundingClientRect().top + window.scrollY - 12)")
+        page.screenshot(path=str(DOC_SHOTS / "trainer-checklist.png"))
+
+    page.tap("#confirm-wipe")
+    with page.expect_navigation():
+        page.tap("#wipe-button")
+    assert "Đã xóa sạch không gian tập huấn: 3 buổi tập, 3 yêu cầu" in page.inner_text("main")
+    assert page.locator("tr[data-run]").count() == 0
+    fits(page, "trainer page, wiped")
 
 
 #: Puts a row's due moment `seconds` after the page's server clock and recomputes "time left".

@@ -62,7 +62,8 @@ def test_each_broken_file_gives_its_exact_message(path):
 
 def test_there_is_a_broken_file_for_each_kind_of_file_and_error():
     kinds = {path.stem.split("-")[0] for path in BROKEN}
-    assert kinds == {"prompts", "office_hours", "official_numbers", "sms_templates", "staff", "sms_keywords"}
+    assert kinds == {"prompts", "office_hours", "official_numbers", "sms_templates", "staff", "sms_keywords",
+                     "training_scenario"}
     errors = {path.stem.split("-")[1] for path in BROKEN}
     assert {
         "not_yaml", "duplicate_key", "not_a_mapping", "not_a_string", "wrong_type", "missing_field",
@@ -71,7 +72,7 @@ def test_there_is_a_broken_file_for_each_kind_of_file_and_error():
         # beyond the schema, checked by the code that uses the file
         "alias_is_a_filler", "ends_before_it_starts", "unknown_timezone", "not_a_phone_number",
         "listed_twice", "unmatched_brace", "placeholder_not_in_default", "reply_not_gsm7",
-        "keyword_of_two_commands",
+        "keyword_of_two_commands", "withheld_number_texts", "withheld_number_called_back",
     } <= errors
 
 

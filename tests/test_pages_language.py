@@ -23,6 +23,7 @@ from hotline.staff.importer import COLUMNS
 from hotline.staff.queue import STATUS_FILTERS
 from hotline.staff.reports import DIMENSIONS, PERIODS
 from hotline.tickets import add_event, create_ticket
+from hotline.training_reset import Wiped
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
 from tests.staff_fixtures import csrf_from, fresh_request_globals
 
@@ -149,6 +150,7 @@ AUDIT = [
      {"reason": "đơn yêu cầu ngày 02/12", "tickets": 2, "recordings": 1, "transcripts": 1, "texts": 3,
       "call_steps": 5, "numbers": 2, "residents": 1}),
     *(("admin", f"import_{kind.replace('-', '_')}", None, {"rows": 3}) for kind in COLUMNS),
+    ("thu", "training_reset", None, dict.fromkeys(Wiped().counts(), 2)),
 ]
 
 SNAKE_KEY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
@@ -284,6 +286,18 @@ def test_every_page_reads_in_the_persons_language(every_kind, world, login, app,
     pages["prompts"] = admin.get("/staff/prompts").get_data(as_text=True)
     pages["prompts, Vietnamese"] = admin.get("/staff/prompts?lang=vi").get_data(as_text=True)
     pages["prompts, refused"] = lan.get("/staff/prompts").get_data(as_text=True)
+    rehearsal = training.start_run(world.vol_a, "vneid-elderly-mnong")
+    with training.rehearsing(rehearsal.id):
+        rehearsed = create_ticket(phone=rehearsal.phone, channel="voice", reason="voicemail", language="vi")
+    db.session.commit()
+    lan.post(f"/staff/t/{rehearsed.code}/claim")
+    pages["trainer page"] = admin.get("/staff/training").get_data(as_text=True)
+    assert "data-run=" in pages["trainer page"]
+    pages["trainer page, refused"] = lan.get("/staff/training").get_data(as_text=True)
+    unconfirmed = admin.post("/staff/training/reset", follow_redirects=True)
+    pages["trainer page, not confirmed"] = unconfirmed.get_data(as_text=True)
+    pages["trainer page, wiped"] = admin.post(
+        "/staff/training/reset", data={"confirm": "yes"}, follow_redirects=True).get_data(as_text=True)
     bad = io.BytesIO("code,name,team\nV09,,T01\nV10,Thôn 10,T77\nV10,Thôn 10,\n".encode())
     pages["import errors"] = admin.post(
         "/staff/admin/import", data={"kind": "villages", "file": (bad, "v.csv")},

@@ -27,13 +27,27 @@ def default_flows_dir() -> Path:
 @flows.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def flows_check(paths: tuple[Path, ...]) -> None:
-    """Check flow files (default: ivr_flows/main.yaml and office_hours.yaml); exit 1 on a problem."""
-    from .. import office_hours
+    """Check flow files (default: ivr_flows/main.yaml, office_hours.yaml and the training
+    scenarios); exit 1 on a problem."""
+    from .. import office_hours, training_scenarios
+    from ..data_files import DataFileError
     from .flow import FlowError, load_flow
 
     problems: list[str] = []
     targets = list(paths) or [default_flows_dir() / "main.yaml"]
+    scenarios = [path for path in targets if path.parent.name == training_scenarios.FOLDER]
+    if not paths:
+        scenarios = training_scenarios.files(default_flows_dir())
+    for path in scenarios:
+        try:
+            data = training_scenarios.read(path)
+            steps = len(data["checklist"])
+            click.echo(f"{path}: scenario {data['title']['vi']!r}, {steps} steps to tick: ok")
+        except DataFileError as error:
+            problems.extend(error.problems)
     for path in targets:
+        if path in scenarios:
+            continue
         try:
             flow = load_flow(path)
             click.echo(f"{path}: flow {flow.name!r} v{flow.version}, {len(flow.nodes)} nodes, "

@@ -9,7 +9,7 @@ pipeline's pre-handlers.
 from __future__ import annotations
 
 from flask import Flask, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 
@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["period"] = display.period
     app.jinja_env.filters["percent"] = display.percent
     app.jinja_env.globals["fingerprint"] = refresh.fingerprint  # a queue row's data-v
+    app.jinja_env.globals["get_locale"] = get_locale  # the reader's language, for texts kept as data
     assets.init_app(app)  # asset_url(); headers.long_cache sets the year-long cache
     app.extensions.setdefault("hotline.sms_prehandlers", []).append(handle_staff_sms)
 
@@ -70,6 +71,7 @@ def init_app(app: Flask) -> None:
         admin_views,
         prompts_views,  # noqa: F401  (the Prompts page's routes, on the dashboard's blueprint)
         simulator_views,  # noqa: F401  (the browser phone, on the dashboard's blueprint)
+        trainer_views,  # noqa: F401  (the trainer's page, on the dashboard's blueprint)
     )
     from .views import bp, login_needed
 

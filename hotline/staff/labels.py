@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from ..models import EventKind, Topic
+from ..training_scenarios import Step
 
 STATUSES = {
     "open": _l("new"),
@@ -204,6 +205,7 @@ AUDIT_ACTIONS = {
     "transcript_read": _l("transcript read"),
     "resident_exported": _l("resident's data exported"),
     "resident_erased": _l("resident's data erased"),
+    "training_reset": _l("training space wiped"),
 }
 #: The details an audit entry keeps (its `data`), by name.
 AUDIT_FIELDS = {
@@ -236,6 +238,27 @@ AUDIT_FIELDS = {
     "call_steps": _l("call menu steps removed"),
     "numbers": _l("numbers removed"),
     "residents": _l("resident records removed"),
+    # `hotline training reset` (hotline.training_reset.Wiped); the keys above count too.
+    "rehearsals": _l("rehearsals removed"),
+    "timeline_lines": _l("timeline lines removed"),
+    "voicemails": _l("voice messages removed"),
+    "visits": _l("home visits removed"),
+    "calls": _l("calls removed"),
+    "audit_entries": _l("audit entries removed"),
+    "jobs": _l("background jobs removed"),
+}
+#: A training scenario's checklist (hotline.training_scenarios.Step), as the trainer's page shows it.
+TRAINING_STEPS: dict[str, LazyString] = {
+    Step.REQUEST_OPENED: _l("the call or text opened a request"),
+    Step.VOICE_MESSAGE_LEFT: _l("voice message left"),
+    Step.TRANSCRIPT_ARRIVED: _l("transcript arrived"),
+    Step.SMS_RECEIVED: _l("text message received"),
+    Step.CLAIMED: _l("request claimed"),
+    Step.CALLED_BACK: _l("called back through the hotline"),
+    Step.NOTE_WRITTEN: _l("note written"),
+    Step.OUTCOME_RECORDED: _l("outcome recorded"),
+    Step.OUTCOME_RESOLVED: _l("recorded as resolved"),
+    Step.VISIT_BOOKED: _l("home visit booked"),
 }
 #: How a prompt recording reached the hotline (`PromptRecording.channel`, in the audit log).
 PROMPT_CHANNELS = {"phone": _l("by phone"), "browser": _l("in the browser")}
@@ -258,6 +281,7 @@ GROUPS: dict[str, Mapping] = {
     "via": VIA,
     "import_kind": IMPORT_KINDS,
     "audit_action": AUDIT_ACTIONS,
+    "training_step": TRAINING_STEPS,
 }
 
 
