@@ -210,7 +210,7 @@ def test_a_trainer_follows_the_checklists_and_wipes_the_training_space_with_taps
     page.tap("#confirm-wipe")
     with page.expect_navigation():
         page.tap("#wipe-button")
-    assert "Đã xóa sạch không gian tập huấn: 3 buổi tập, 3 yêu cầu" in page.inner_text("main")
+    assert "Đã xóa sạch khu tập huấn: 3 buổi tập, 3 yêu cầu" in page.inner_text("main")
     assert page.locator("tr[data-run]").count() == 0
     fits(page, "trainer page, wiped")
 

@@ -72,12 +72,12 @@ def test_the_wipe_button_needs_the_box_ticked_and_says_what_it_removed(app, worl
 
     done = admin.post("/staff/training/reset", data={"confirm": "yes"}, follow_redirects=True)
     text = done.get_data(as_text=True)
-    assert ("Đã xóa sạch không gian tập huấn: 3 buổi tập, 3 yêu cầu," in text
+    assert ("Đã xóa sạch khu tập huấn: 3 buổi tập, 3 yêu cầu," in text
             and "2 lịch hẹn đến nhà và 2 bản ghi âm." in text)
-    assert runs_shown(text) == {} and "Không gian tập huấn đang có 0 buổi tập và 0 yêu cầu." in text
+    assert runs_shown(text) == {} and "Khu tập huấn đang có 0 buổi tập và 0 yêu cầu." in text
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "training_reset")).one()
     assert (entry.actor, entry.data["tickets"]) == ("admin", 3)
     settings = admin.get("/staff/admin").get_data(as_text=True)
-    assert "xóa sạch không gian tập huấn" in settings and "số buổi tập đã xóa: 3" in settings
+    assert "xóa sạch khu tập huấn" in settings and "số buổi tập đã xóa: 3" in settings
