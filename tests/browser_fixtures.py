@@ -13,7 +13,10 @@ from werkzeug.serving import make_server
 from hotline.extensions import db
 from tests.staff_fixtures import PASSWORD
 
-__all__ = ["CHROMIUM", "app", "browser", "database_url", "needs_chromium", "page_for", "server"]
+__all__ = ["CHROMIUM", "app", "browser", "database_url", "needs_chromium", "page_for", "phone_for", "server"]
+
+#: A phone's screen (CSS pixels), the width every dashboard page must fit.
+PHONE_WIDTH, PHONE_HEIGHT = 390, 844
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -71,4 +74,21 @@ def page_for(browser, server, username):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server}/staff/")
+    return page
+
+
+def phone_for(browser, server, username: str | None, *, microphone: bool = False):
+    """A 390×844 touch phone in Vietnamese on the login page, logged in as `username` (None:
+    stays there); `microphone`: the site may use it (the browser's fake one)."""
+    context = browser.new_context(viewport={"width": PHONE_WIDTH, "height": PHONE_HEIGHT}, is_mobile=True,
+                                  has_touch=True, locale="vi-VN")
+    if microphone:
+        context.grant_permissions(["microphone"], origin=server)
+    page = context.new_page()
+    page.goto(f"{server}/staff/login")
+    if username:
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.tap("button[type=submit]")
+        page.wait_for_url(f"{server}/staff/")
     return page

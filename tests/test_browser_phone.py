@@ -14,14 +14,14 @@ import pytest
 from hotline.extensions import db
 from hotline.models import Ticket
 from tests.browser_fixtures import *  # noqa: F403  (the served app, the browser)
-from tests.browser_fixtures import needs_chromium
+from tests.browser_fixtures import PHONE_HEIGHT, PHONE_WIDTH, needs_chromium
+from tests.browser_fixtures import phone_for as phone
 from tests.staff_fixtures import *  # noqa: F403  (fixtures)
-from tests.staff_fixtures import PASSWORD
 from tests.training_fixtures import rehearse
 
 pytestmark = needs_chromium
 
-WIDTH, HEIGHT = 390, 844
+WIDTH, HEIGHT = PHONE_WIDTH, PHONE_HEIGHT
 KEPT_SHOTS = Path(__file__).resolve().parent.parent / "bench" / "screenshots"
 #: The manual's pictures, written with HOTLINE_SAVE_SCREENSHOTS=1 (docs/training.md shows this one).
 DOC_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
@@ -51,20 +51,6 @@ MEASURE = """() => {
   }
   return {scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, small: small};
 }"""
-
-
-def phone(browser, server, username: str | None):
-    context = browser.new_context(
-        viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True, has_touch=True, locale="vi-VN"
-    )
-    page = context.new_page()
-    page.goto(f"{server}/staff/login")
-    if username:
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        page.tap("button[type=submit]")
-        page.wait_for_url(f"{server}/staff/")
-    return page
 
 
 def fits(page, what: str) -> None:

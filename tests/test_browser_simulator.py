@@ -16,22 +16,22 @@ from pathlib import Path
 import pytest
 
 from hotline.extensions import db
-from tests.asr_fixtures import ACCOUNT_SID, KOREAN_SENTENCES, korean_model_dir, synthesise  # noqa: F401
+from tests.asr_fixtures import KOREAN_SENTENCES, korean_model_dir, synthesise  # noqa: F401
 from tests.browser_fixtures import (
     CHROMIUM,
     FLAGS,
+    PHONE_WIDTH,
     needs_chromium,
+    phone_for,
     server,  # noqa: F401
 )
-from tests.conftest import HOTLINE_NUMBER, run_queued_jobs
-from tests.fake_twilio_api import FakeTwilioAPI
+from tests.conftest import run_queued_jobs, twilio_rest_config
 from tests.staff_fixtures import *  # noqa: F403  (world)
-from tests.staff_fixtures import PASSWORD
 from tests.test_voicemail_asr import install_korean_for
 
 pytestmark = needs_chromium
 
-WIDTH, HEIGHT = 390, 844
+WIDTH = PHONE_WIDTH
 DOCS_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "img"
 
 
@@ -42,17 +42,9 @@ def database_url(sqlite_database):
 
 
 @pytest.fixture
-def twilio_api():
-    api = FakeTwilioAPI(ACCOUNT_SID, "rest-token-abc").start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
 def app(app_factory, tmp_path, twilio_api, korean_model_dir):  # noqa: F811
-    app = app_factory(AUDIO_DIR=str(tmp_path / "audio"), TWILIO_ACCOUNT_SID=twilio_api.account_sid,
-                      TWILIO_AUTH_TOKEN=twilio_api.auth_token, TWILIO_API_BASE=twilio_api.base_url,
-                      PHONE_NUMBER=HOTLINE_NUMBER, STAFF_QUEUE_REFRESH_SECONDS=1)
+    app = app_factory(**twilio_rest_config(twilio_api, AUDIO_DIR=str(tmp_path / "audio"),
+                                           STAFF_QUEUE_REFRESH_SECONDS=1))
     with app.app_context():
         install_korean_for("vi", app, korean_model_dir)
         yield app
@@ -80,19 +72,6 @@ def mic_browser(tmp_path):
         browser.close()
 
 
-def phone_page(browser, base: str, username: str):
-    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True, has_touch=True,
-                                  locale="vi-VN")
-    context.grant_permissions(["microphone"], origin=base)
-    page = context.new_page()
-    page.goto(f"{base}/staff/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.tap("button[type=submit]")
-    page.wait_for_url(f"{base}/staff/")
-    return page
-
-
 def real_work(page, base: str) -> dict:
     """What the real views show: the queue's codes and the report CSV."""
     page.goto(f"{base}/staff/?status=active")
@@ -108,11 +87,11 @@ def wait_for_heard(page, prompt: str) -> None:
 def test_a_trainee_rehearses_a_call_and_a_text_then_takes_the_request(
         app, world, server, mic_browser, twilio_api, shots):  # noqa: F811
     real_ticket = world.ticket(world.village_a, topic="land")
-    lead = phone_page(mic_browser, server, "thu")
+    lead = phone_for(mic_browser, server, "thu", microphone=True)
     before = real_work(lead, server)
     assert before["queue"] == [real_ticket.code]
 
-    page = phone_page(mic_browser, server, "lan")
+    page = phone_for(mic_browser, server, "lan", microphone=True)
     page.goto(f"{server}/staff/simulator")
     page.locator("label.scenario", has_text="khai sinh").tap()
     with page.expect_navigation():

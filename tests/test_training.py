@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 from hotline import training
 from hotline.extensions import db
 from hotline.models import HomeVisit, SmsOutbound, Ticket, TicketEvent, TrainingRun
-from tests.asr_fixtures import ACCOUNT_SID, KOREAN_SENTENCES, korean_model_dir, korean_wav  # noqa: F401
-from tests.conftest import HOTLINE_NUMBER, run_queued_jobs
-from tests.fake_twilio_api import FakeTwilioAPI
+from tests.asr_fixtures import korean_model_dir, korean_wav  # noqa: F401
+from tests.conftest import run_queued_jobs, twilio_rest_config
 from tests.staff_fixtures import *  # noqa: F403  (world)
 from tests.staff_fixtures import StaffClient, fresh_request_globals
 from tests.test_voicemail_asr import install_korean_for
@@ -25,18 +24,10 @@ from tests.voice_helpers import set_office
 
 
 @pytest.fixture
-def twilio_api():
-    api = FakeTwilioAPI(ACCOUNT_SID, "rest-token-abc").start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
 def app(app_factory, tmp_path, twilio_api):
     """Twilio fully configured (REST credentials, a number): a rehearsal must still send nothing."""
-    app = app_factory(AUDIO_DIR=str(tmp_path / "audio"), TWILIO_ACCOUNT_SID=twilio_api.account_sid,
-                      TWILIO_AUTH_TOKEN=twilio_api.auth_token, TWILIO_API_BASE=twilio_api.base_url,
-                      PHONE_NUMBER=HOTLINE_NUMBER, ASR_DOWNLOAD_DELAYS=[0.01, 0.02])
+    app = app_factory(**twilio_rest_config(twilio_api, AUDIO_DIR=str(tmp_path / "audio"),
+                                           ASR_DOWNLOAD_DELAYS=[0.01, 0.02]))
     with app.app_context():
         yield app
         db.session.remove()
