@@ -18,7 +18,6 @@ import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from flask import (
     Response,
@@ -42,7 +41,7 @@ from ..ivr.call_status import record_call_status
 from ..models import TicketStatus, TrainingRun
 from ..prompts import convert_to_telephony
 from ..sms import pipeline
-from ..training_scenarios import load_scenarios
+from ..training_scenarios import EXTENSION, Scenario
 from ..unit_of_work import commit_once
 from ..voice import MAX_ATTEMPT, MAX_STEP, STEP_ARGS, browser
 from ..voicemail import recording_status
@@ -57,12 +56,9 @@ ESPEAK_VOICES = {"vi-VN": "vi", "en-US": "en-us", "en-GB": "en"}
 SESSION_KEY = "simulator"
 
 
-def scenarios() -> dict[str, Any]:
-    found = current_app.extensions.get("hotline.training_scenarios")
-    if found is None:
-        found = load_scenarios(current_app.config["FLOWS_DIR"])
-        current_app.extensions["hotline.training_scenarios"] = found
-    return found
+def scenarios() -> dict[str, Scenario]:
+    """The scenarios as checked at start-up (hotline.data_catalog)."""
+    return current_app.extensions[EXTENSION]
 
 
 def current_run() -> TrainingRun | None:
