@@ -43,9 +43,9 @@ from ..prompts import convert_to_telephony
 from ..sms import pipeline
 from ..training_scenarios import EXTENSION, Scenario
 from ..unit_of_work import commit_once
-from ..voice import MAX_ATTEMPT, MAX_STEP, STEP_ARGS, browser
+from ..voice import browser, step_arguments, voice_menu
 from ..voicemail import recording_status
-from ..webhook_input import bounded_int, clean_text
+from ..webhook_input import clean_text
 from .labels import label
 from .views import bp, one_action
 
@@ -133,11 +133,7 @@ def simulator_call():
     call_sid = "CA" + uuid.uuid4().hex
     session[SESSION_KEY] = {"run": run.id, "call": call_sid}
     with training.rehearsing(run.id):
-        return _answer(lambda: engine.answer_call(engine_menu(), _call_params(run, call_sid), browser.render))
-
-
-def engine_menu() -> engine.VoiceMenu:
-    return current_app.extensions["hotline.voice"]
+        return _answer(lambda: engine.answer_call(voice_menu(), _call_params(run, call_sid), browser.render))
 
 
 def _posted_step() -> tuple[str, int, int, dict[str, str]]:
@@ -151,17 +147,14 @@ def _posted_step() -> tuple[str, int, int, dict[str, str]]:
             step = None
     if not isinstance(step, dict):
         abort(400)
-    node, problems = clean_text(step.get("node", ""), 64)
-    seq = bounded_int(str(step.get("seq", "")), min=1, max=MAX_STEP)
-    attempt = bounded_int(str(step.get("attempt", "1")), min=1, max=MAX_ATTEMPT) or 1
-    if problems or seq is None:
+    named = step.get("args")
+    if not isinstance(named, dict):
+        named = {}
+    answered = step_arguments({**named, "node": step.get("node", ""), "n": step.get("seq", ""),
+                               "attempt": step.get("attempt", "1")})
+    if answered.problems or answered.seq is None:
         abort(400)
-    args = {}
-    for name in STEP_ARGS:
-        value, odd = clean_text((step.get("args") or {}).get(name, ""), 64)
-        if value and not odd:
-            args[name] = value
-    return node, seq, attempt, args
+    return answered.node, answered.seq, answered.attempt, answered.args
 
 
 def _call_sid() -> str:
@@ -186,7 +179,7 @@ def simulator_step():
         extra["DialCallStatus"] = body["dial_status"]
     with training.rehearsing(run.id):
         return _answer(lambda: engine.continue_call(
-            engine_menu(), _call_params(run, call_sid, **extra), node, seq, attempt, browser.render, args))
+            voice_menu(), _call_params(run, call_sid, **extra), node, seq, attempt, browser.render, args))
 
 
 @bp.post("/simulator/record")
@@ -213,7 +206,7 @@ def simulator_record():
     params = _call_params(run, call_sid, **extra)
 
     def step_and_callback() -> str:
-        document = engine.continue_call(engine_menu(), params, node, seq, attempt, browser.render, args)
+        document = engine.continue_call(voice_menu(), params, node, seq, attempt, browser.render, args)
         if extra:
             commit_once(lambda: recording_status(
                 call_sid=call_sid, from_number=params["From"], recording_sid=extra["RecordingSid"],

@@ -7,7 +7,9 @@ the apology a caller hears instead of Twilio's "application error".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
@@ -77,25 +79,46 @@ def incoming_call() -> Response:
     return answer_safely(lambda: engine.answer_call(voice_menu(), params.values, render))
 
 
+@dataclass
+class StepArguments:
+    """A step's key and arguments as a provider posts them back, checked: the node (text, 64
+    characters), the step number `seq` (None when it is not one: nothing to key the step on),
+    the attempt, and the node's short words (`STEP_ARGS`); `problems` says what was odd."""
+
+    node: str
+    seq: int | None
+    attempt: int
+    args: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def step_arguments(values: Mapping[str, Any]) -> StepArguments:
+    """`node`, `n`, `attempt` and the STEP_ARGS from a step URL's query (Twilio) or the practice
+    phone's posted step (hotline.staff.simulator_views): one check for both."""
+    node, problems = webhook_input.clean_text(values.get("node", ""), 64)
+    seq = webhook_input.bounded_int(str(values.get("n", "1")), min=1, max=MAX_STEP)
+    attempt = webhook_input.bounded_int(str(values.get("attempt", "1")), min=1, max=MAX_ATTEMPT) or 1
+    args = {}
+    for name in STEP_ARGS:
+        value, odd = webhook_input.clean_text(values.get(name, ""), 64)
+        if value and not odd:
+            args[name] = value
+    return StepArguments(node, seq, attempt, args, problems)
+
+
 @bp.post("/step")
 @twilio_signed
 def step() -> Response:
     params = call_params()
-    node_id, problems = webhook_input.clean_text(request.args.get("node", ""), 64)
-    seq = webhook_input.bounded_int(request.args.get("n", "1"), min=1, max=MAX_STEP)
-    attempt = webhook_input.bounded_int(request.args.get("attempt", "1"), min=1, max=MAX_ATTEMPT) or 1
-    if problems or seq is None:
+    answered = step_arguments(request.args)
+    if answered.problems or answered.seq is None:
         current_app.logger.warning(
-            "voice step with odd arguments: node %s, n %r", problems, request.args.get("n", "")[:20])
+            "voice step with odd arguments: node %s, n %r", answered.problems, request.args.get("n", "")[:20])
+    seq = answered.seq
     if "CallSid" not in params.values or seq is None:  # (CallSid, n) is the step's key
         return _unkeyed_call()
-    args = {}
-    for name in STEP_ARGS:
-        value, odd = webhook_input.clean_text(request.args.get(name, ""), 64)
-        if value and not odd:
-            args[name] = value
-    return answer_safely(
-        lambda: engine.continue_call(voice_menu(), params.values, node_id, seq, attempt, render, args))
+    return answer_safely(lambda: engine.continue_call(
+        voice_menu(), params.values, answered.node, seq, answered.attempt, render, answered.args))
 
 
 @bp.post("/status")
