@@ -95,12 +95,6 @@ def start_run(trainee: Staff, scenario: str, *, withheld: bool = False) -> Train
     return run
 
 
-def run_for_phone(phone: str | None) -> TrainingRun | None:
-    if phone is None or not phone.startswith(NUMBER_PREFIX):
-        return None
-    return db.session.scalar(select(TrainingRun).where(TrainingRun.phone == phone))
-
-
 def run_requests(run: TrainingRun) -> list[Ticket]:
     """The requests a run's calls and texts opened, the newest first."""
     return list(db.session.scalars(

@@ -30,7 +30,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from .. import training
@@ -108,7 +107,6 @@ def simulator():
         "staff/simulator.html", run=run, scenario=scenario, scenarios=all_scenarios,
         requests=training.run_requests(run) if run else [],
         statuses={status.value: label("status", status.value) for status in TicketStatus},
-        lang=str(get_locale()),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -49,7 +48,7 @@ def training_page():
     runs = training_progress.runs_progress(training_progress.recent_runs(trainee, PAGE_RUNS), scenarios)
     return render_template("staff/training.html", runs=runs, scenarios=scenarios, trainee=trainee,
                            trainees=training_progress.trainees(), size=training_reset.space_size(),
-                           limit=PAGE_RUNS, locale=str(get_locale()))
+                           limit=PAGE_RUNS)
 
 
 @bp.post("/training/reset")
