@@ -192,8 +192,15 @@ def app_factory(tmp_path, database_url, redis_url):
 
 
 @pytest.fixture
-def app(app_factory):
-    app = app_factory()
+def app_settings() -> dict:
+    """Settings the `app` fixture builds with; a module (or a helper it imports) overrides this
+    fixture to change them, instead of writing its own `app`."""
+    return {}
+
+
+@pytest.fixture
+def app(app_factory, app_settings):
+    app = app_factory(**app_settings)
     with app.app_context():
         yield app
         db.session.remove()

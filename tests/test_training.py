@@ -24,13 +24,9 @@ from tests.voice_helpers import set_office
 
 
 @pytest.fixture
-def app(app_factory, tmp_path, twilio_api):
+def app_settings(tmp_path, twilio_api) -> dict:
     """Twilio fully configured (REST credentials, a number): a rehearsal must still send nothing."""
-    app = app_factory(**twilio_rest_config(twilio_api, AUDIO_DIR=str(tmp_path / "audio"),
-                                           ASR_DOWNLOAD_DELAYS=[0.01, 0.02]))
-    with app.app_context():
-        yield app
-        db.session.remove()
+    return twilio_rest_config(twilio_api, AUDIO_DIR=str(tmp_path / "audio"), ASR_DOWNLOAD_DELAYS=[0.01, 0.02])
 
 
 class Trainee(StaffClient):

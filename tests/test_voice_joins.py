@@ -4,21 +4,15 @@ menu after hearing its status leaves a line on it. Signed webhooks, SQLite and P
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.models import Ticket, TicketEvent
 from tests.test_voice_paths import node_of, open_request
-from tests.voice_helpers import tickets
-
-
-@pytest.fixture
-def app(app_factory, tmp_path):
-    app = app_factory(AUDIO_DIR=str(tmp_path / "audio"))
-    with app.app_context():
-        yield app
-        db.session.remove()
+from tests.voice_helpers import (
+    app_settings,  # noqa: F401  (their app: no recorded prompts)
+    tickets,
+)
 
 
 def events(ticket_id: int) -> list[TicketEvent]:

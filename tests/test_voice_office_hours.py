@@ -7,21 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import pytest
-
 from hotline import clock
-from hotline.extensions import db
 from hotline.sms.pipeline import REPLY_RETURN, receive_sms
 from tests.test_sms_hours import imported
 from tests.test_voice_paths import to_main_menu
-
-
-@pytest.fixture
-def app(app_factory, tmp_path):
-    app = app_factory(AUDIO_DIR=str(tmp_path / "audio"))
-    with app.app_context():
-        yield app
-        db.session.remove()
+from tests.voice_helpers import app_settings  # noqa: F401  (their app: no recorded prompts)
 
 
 def hours_and_address(twilio) -> str:

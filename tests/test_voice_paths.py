@@ -8,18 +8,16 @@ from sqlalchemy import select
 
 from hotline.extensions import db
 from hotline.models import Call, OutboxMessage, Ticket, VoiceMessage
-from tests.voice_helpers import count, set_office, spoken, tickets
+from tests.voice_helpers import (
+    app_settings,  # noqa: F401  (their app: no recorded prompts)
+    count,
+    set_office,
+    spoken,
+    tickets,
+)
 
 TOPICS = {"1": "vneid", "2": "civil_status", "3": "residence", "4": "pension_allowance",
           "5": "health_insurance", "6": "land", "7": "other"}
-
-
-@pytest.fixture
-def app(app_factory, tmp_path):
-    app = app_factory(AUDIO_DIR=str(tmp_path / "audio"))
-    with app.app_context():
-        yield app
-        db.session.remove()
 
 
 def node_of(call) -> str:

@@ -9,15 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from hotline.extensions import db
-
-
-@pytest.fixture
-def app(app_factory, tmp_path):
-    app = app_factory(AUDIO_DIR=str(tmp_path / "audio"))
-    with app.app_context():
-        yield app
-        db.session.remove()
+from tests.voice_helpers import app_settings  # noqa: F401  (their app: no recorded prompts)
 
 
 def tone(path, rate=44100, channels=2, seconds=0.5, fmt=None):

@@ -19,6 +19,7 @@ from tests.browser_fixtures import server as server  # noqa: F401  (the fixture)
 from tests.conftest import PUBLIC_URL, TEST_AUTH_TOKEN
 from tests.staff_fixtures import *  # noqa: F403
 from tests.twilio_sim import TwilioSim
+from tests.voice_helpers import app_settings  # noqa: F401  (their app: no recorded prompts)
 
 
 def speech_like(path, seconds=3.0, rate=16000):
@@ -31,14 +32,6 @@ def speech_like(path, seconds=3.0, rate=16000):
 @pytest.fixture
 def database_url(sqlite_database):
     return sqlite_database
-
-
-@pytest.fixture
-def app(app_factory, tmp_path):
-    app = app_factory(AUDIO_DIR=str(tmp_path / "audio"))
-    with app.app_context():
-        yield app
-        db.session.remove()
 
 
 def mnong_choose_language_plays(app) -> list[str]:

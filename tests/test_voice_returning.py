@@ -4,19 +4,11 @@ the same. Signed webhooks, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
-
-from hotline.extensions import db
 from tests.test_voice_paths import node_of, open_request
-from tests.voice_helpers import spoken
-
-
-@pytest.fixture
-def app(app_factory, tmp_path):
-    app = app_factory(AUDIO_DIR=str(tmp_path / "audio"))
-    with app.app_context():
-        yield app
-        db.session.remove()
+from tests.voice_helpers import (
+    app_settings,  # noqa: F401  (their app: no recorded prompts)
+    spoken,
+)
 
 
 def test_the_status_is_read_once_and_any_key_cuts_it_short(twilio):

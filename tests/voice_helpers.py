@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 
 from hotline import clock
@@ -11,6 +12,13 @@ from hotline.extensions import db
 from hotline.office_hours import OfficeHours
 
 DIGIT_WORDS = ["không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín"]
+
+
+@pytest.fixture
+def app_settings(tmp_path) -> dict:
+    """The voice tests' app (a module imports this fixture): an empty folder of recorded prompts,
+    so every prompt is heard as its text and no recording on disk decides a result."""
+    return {"AUDIO_DIR": str(tmp_path / "audio")}
 
 
 def spoken(code: str) -> str:
