@@ -191,6 +191,15 @@ def app_factory(tmp_path, database_url, redis_url):
             db.engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def kw():
+    """The commune's SMS keywords (ivr_flows/sms/keywords.yaml), loaded once per module (the
+    keyword and SMS-understanding tests)."""
+    from hotline.sms.keywords import Keywords
+
+    return Keywords.load(Path(__file__).resolve().parent.parent / "ivr_flows" / "sms" / "keywords.yaml")
+
+
 @pytest.fixture
 def app_settings() -> dict:
     """Settings the `app` fixture builds with; a module (or a helper it imports) overrides this

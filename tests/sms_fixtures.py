@@ -59,3 +59,9 @@ def outbound():
 def all_tickets():
     fresh()
     return list(db.session.scalars(select(Ticket).order_by(Ticket.id)))
+
+
+def outcome(match):
+    """What a keyword match decided, as the corpus files write it."""
+    return {"intent": match.intent.value, "code": match.code, "phone": match.phone,
+            "language": match.language, "topic": match.topic}

@@ -9,19 +9,10 @@ import yaml
 
 from hotline.data_files import load_yaml
 from hotline.sms.keywords import Intent, KeywordError, Keywords, max_typos, tokens
+from tests.sms_fixtures import outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = load_yaml(Path(__file__).parent / "data" / "sms_corpus.yaml")
-
-
-@pytest.fixture(scope="module")
-def kw():
-    return Keywords.load(ROOT / "ivr_flows" / "sms" / "keywords.yaml")
-
-
-def outcome(match):
-    return {"intent": match.intent.value, "code": match.code, "phone": match.phone,
-            "language": match.language, "topic": match.topic}
 
 
 def test_the_corpus_is_large_and_every_intent_is_in_it():

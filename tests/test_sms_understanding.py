@@ -13,23 +13,13 @@ from hypothesis import strategies as st
 from hotline.data_files import load_yaml
 from hotline.sms.keywords import Intent, KeywordError, Keywords
 from hotline.sms.repair import is_syllable, repair_telex, repair_vni
-from tests.sms_fixtures import all_tickets, messages, outbound, twilio_sms
+from tests.sms_fixtures import all_tickets, messages, outbound, outcome, twilio_sms
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 CORPUS = load_yaml(DATA / "sms_corpus.yaml")
 HELD_OUT = load_yaml(DATA / "sms_heldout.yaml")
 KEYWORDS = load_yaml(ROOT / "ivr_flows" / "sms" / "keywords.yaml")
-
-
-@pytest.fixture(scope="module")
-def kw():
-    return Keywords.load(ROOT / "ivr_flows" / "sms" / "keywords.yaml")
-
-
-def outcome(match):
-    return {"intent": match.intent.value, "code": match.code, "phone": match.phone,
-            "language": match.language, "topic": match.topic}
 
 
 def right(kw, case):
