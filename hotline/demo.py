@@ -344,8 +344,11 @@ class Demo:
             return "admin"
         return self.rng.choice(names)
 
-    def lead(self, team: str | None) -> str:
-        return next((u for u, _, role, t, _ in STAFF if t == team and role == Role.LEAD), "admin")
+    def lead_of(self, ticket: Ticket) -> Staff:
+        """The lead of the team the request is with when the step runs (it may have moved since it
+        was planned; team_id, as the relationship may not be reloaded yet), else the admin."""
+        team = next((code for code, row in self.teams.items() if row.id == ticket.team_id), None)
+        return self.staff[next((u for u, _, role, t, _ in STAFF if t == team and role == Role.LEAD), "admin")]
 
     def person(self) -> Person:
         phone = f"+{RESIDENT_PHONE_BASE + self.people}"
@@ -422,7 +425,7 @@ class Demo:
             self.at(start, lambda: outcomes.set_village(held["t"], admin, self.villages[village]))
         if person.elderly:
             flag_at = self.work_time(start + self.minutes(5, 40))
-            self.at(flag_at, lambda: outcomes.set_elderly(held["t"], self.staff[self.lead(team)], True))
+            self.at(flag_at, lambda: outcomes.set_elderly(held["t"], self.lead_of(held["t"]), True))
         worker = self.member(team)
         claim_at = self.work_time(start + self.minutes(10, 300))
         if fate == "new":
@@ -434,7 +437,7 @@ class Demo:
         if fate == "waiting":
             tried = self.now - self.minutes(5, 30)
             start_at = tried - self.minutes(3, 8)
-            if start_at <= moment:
+            if start_at <= start:  # after it was routed, if it had to be
                 return 1
             self.claim(held, worker, start_at)
             self.no_answer(held, worker, tried)

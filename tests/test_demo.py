@@ -9,10 +9,11 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+import pytest
 from sqlalchemy import func, select
 
 from hotline import clock
@@ -33,7 +34,7 @@ from hotline.models import (
     Topic,
     Village,
 )
-from hotline.staff import accounts
+from hotline.staff import access, accounts
 from hotline.tickets import create_ticket
 from tests.staff_fixtures import StaffClient
 
@@ -168,6 +169,25 @@ def test_the_same_seed_gives_the_same_requests_and_a_demo_replaces_a_demo(app, r
     clock.travel_to(start)
     run_demo(runner, "--days", "2", "--seed", "8")
     assert _snapshot() != first
+
+
+@pytest.mark.parametrize("moment", [datetime(2026, 11, 30, 19, 0, 20, tzinfo=UTC),
+                                    datetime(2026, 12, 1, 5, 0, 20, tzinfo=UTC)])
+def test_the_demo_runs_at_any_hour_and_each_step_is_done_by_someone_who_may(app, runner, moment):
+    """At these moments seed 8 once planned a lead's step after the request had moved to another team,
+    and a claim before an unrouted request had its village: the demo stopped on "not your team's"."""
+    clock.travel_to(moment)
+    run_demo(runner, "--days", "2", "--seed", "8")
+    requests = db.session.scalars(select(Ticket)).all()
+    assert any(t.elderly for t in requests) and any(EventKind.TRANSFERRED in [e.kind for e in t.events]
+                                                     for t in requests)
+    staff = {s.username: s for s in db.session.scalars(select(Staff))}
+    for ticket in requests:  # since its last move, staff acted only on a request of their team
+        kinds = [e.kind for e in ticket.events]
+        moved = max((n for n, kind in enumerate(kinds) if kind == EventKind.TRANSFERRED), default=-1)
+        for event in ticket.events[moved + 1:]:
+            if event.actor in staff:
+                assert access.can_see(staff[event.actor], ticket), (ticket.code, event.kind, event.actor)
 
 
 def test_a_demo_folder_never_sends_or_dials_whatever_is_configured(app, runner):
