@@ -2,8 +2,9 @@
 
 A trainee rehearses a scenario (`ivr_flows/training/*.yaml`) as a `TrainingRun`: the
 simulated resident gets a number of the run's own, and the simulator's edge runs the real
-voice and SMS code inside `rehearsing(run)`, so every request it opens carries the run's
-id (`Ticket.training_run_id`) and every SMS it queues is marked for the training provider.
+voice and SMS code inside `rehearsing(run)`, so every request it opens and every call carry
+the run's id (`Ticket.training_run_id`, `Call.training_run_id`) and every SMS it queues is
+marked for the training provider.
 
 What that buys, and where it is enforced:
 - Nothing reaches a phone: SMS to a training request or queued while rehearsing go to

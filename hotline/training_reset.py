@@ -4,7 +4,7 @@ rehearsal and everything it made, so a new group of volunteers starts from an em
 What goes, found from the runs (hotline.training): the requests a run opened
 (`Ticket.training_run_id`) with their timelines, voice messages, transcriptions and
 recording files, home visits, SMS in and out (of those requests, or to and from a run's
-simulated number), calls and their steps (of those requests, or from a run's number),
+simulated number), calls and their steps (every practice-phone call, `Call.training_run_id`),
 the resident rows and STOP/START state of run numbers, the audit rows about those
 requests (by code), the outbox rows of their jobs, then the runs. Nothing else is
 touched: a real request, call, SMS or resident is never about a training request or
@@ -15,8 +15,7 @@ job's id names its request (`staff-sms-resolved-<ticket id>`), so a training job
 behind would make the outbox skip the same job of the next real request given that id.
 
 Domain code: it deletes and flushes; the edge commits, and the files go only after that
-commit (`personal_data.delete_files_after_commit`). A withheld-number run's calls that
-opened no request carry nothing that ties them to the run (no number, no request) and stay.
+commit (`personal_data.delete_files_after_commit`).
 """
 
 from __future__ import annotations
@@ -129,7 +128,8 @@ def reset(actor: str, data_dir: Path | str) -> Wiped:
     sms_in_ids = _ids(select(SmsMessage.id).where(of_requests(SmsMessage.ticket_id, SmsMessage.phone)))
     sms_out_ids = _ids(select(SmsOutbound.id).where(
         or_(of_requests(SmsOutbound.ticket_id, SmsOutbound.phone), SmsOutbound.inbound_id.in_(sms_in_ids))))
-    call_ids = _ids(select(Call.id).where(of_requests(Call.ticket_id, Call.phone)))
+    call_ids = _ids(select(Call.id).where(
+        or_(of_requests(Call.ticket_id, Call.phone), Call.training_run_id.is_not(None))))
 
     wiped.jobs = _delete_jobs(runs, {"ticket": set(ticket_ids), "sms_out": set(sms_out_ids),
                                      "visit": set(visit_ids), "voice_message": set(voice_ids)})

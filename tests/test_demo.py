@@ -75,7 +75,8 @@ def test_the_demo_fills_an_empty_install_with_a_week_of_every_kind_of_request(ap
     for ticket in requests:
         kinds = [e.kind for e in ticket.events]
         # Without a team only while nobody has routed it yet (a night's request, before 07:00).
-        assert kinds[0] == EventKind.CREATED and (ticket.team_id or not ticket.claimed_at), (ticket.code, kinds)
+        assert kinds[0] == EventKind.CREATED, (ticket.code, kinds)
+        assert ticket.team_id or not ticket.claimed_at, (ticket.code, kinds)
         assert all(e.created_at < now for e in ticket.events)
         if ticket.claimed_at:
             assert EventKind.CLAIMED in kinds or EventKind.VISIT_BOOKED in kinds

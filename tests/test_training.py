@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from hotline import training
 from hotline.extensions import db
-from hotline.models import HomeVisit, SmsOutbound, Ticket, TicketEvent, TrainingRun
+from hotline.models import Call, HomeVisit, SmsOutbound, Ticket, TicketEvent, TrainingRun
 from tests.asr_fixtures import korean_model_dir, korean_wav  # noqa: F401
 from tests.conftest import run_queued_jobs, twilio_rest_config
 from tests.staff_fixtures import *  # noqa: F403  (world)
@@ -119,6 +119,8 @@ def test_a_rehearsed_withheld_call_with_a_voice_message_stays_in_training(
 
     (ticket,) = db.session.scalars(select(Ticket).where(Ticket.training_run_id == run.id)).all()
     assert (ticket.topic, ticket.phone, ticket.training_run_id) == ("pension_allowance", None, run.id)
+    (call,) = db.session.scalars(select(Call).where(Call.phone.is_(None))).all()
+    assert (call.ticket_id, call.training_run_id) == (ticket.id, run.id)  # the wipe finds it by its run
     ticket_id = ticket.id
     run_queued_jobs(app, ("asr",))  # the real transcription worker, with the real model
     ticket = db.session.get(Ticket, ticket_id)

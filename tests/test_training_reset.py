@@ -80,8 +80,8 @@ def test_a_reset_removes_every_rehearsal_and_leaves_every_real_row(app, world):
         "timeline_lines": count(TicketEvent, TicketEvent.ticket_id.in_(ids)),
         "texts": count(SmsMessage, SmsMessage.phone == runs[0].phone)
         + count(SmsOutbound, (SmsOutbound.phone == runs[0].phone) | SmsOutbound.ticket_id.in_(ids)),
-        "calls": 2, "call_steps": count(CallStep, CallStep.call_id.in_(
-            select(Call.id).where(Call.ticket_id.in_(ids)))),
+        "calls": 3, "call_steps": count(CallStep, CallStep.call_id.in_(
+            select(Call.id).where(Call.training_run_id.is_not(None)))),
         "audit_entries": count(AuditEntry, AuditEntry.target.in_([t.code for t in training_tickets])),
         "jobs": len(rows_by_table()["outbox"] - before["outbox"]),
     }

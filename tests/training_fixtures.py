@@ -44,6 +44,16 @@ def call_with_message(app, phone: str | None) -> Path:
     return audio
 
 
+def hang_up_after_greeting(app, phone: str | None) -> None:
+    """A call that hangs up while the greeting plays: from a withheld number it opens nothing."""
+    params = {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32, "From": phone or "anonymous",
+              "To": "+842633822123", "CallStatus": "in-progress", "Direction": "inbound"}
+    with app.test_request_context("/twilio/voice", method="POST"):
+        engine.answer_call(app.extensions["hotline.voice"], params, browser.render)
+    record_call_status({**params, "CallStatus": "completed", "CallDuration": "4"}, "VN")
+    db.session.commit()
+
+
 def work(ticket: Ticket, staff, volunteer) -> None:
     """What the team does with a request: claim, call back, a note, a home visit, and the
     visiting volunteer's "resolved"."""
@@ -57,8 +67,8 @@ def work(ticket: Ticket, staff, volunteer) -> None:
 
 def rehearse(app, world) -> tuple[list[TrainingRun], list[Path]]:
     """Three rehearsals as the practice phone runs them: texts (one opens nothing, one is a STOP),
-    a call with a voice message from the run's number and one from a withheld number, and
-    the trainee's staff side on each request."""
+    a call with a voice message from the run's number and one from a withheld number, a
+    withheld call that hangs up at the greeting, and the trainee's staff side on each request."""
     lan, minh = world.vol_a, world.vol_b
     by_text = training.start_run(lan, "scam-call-report")
     by_voice = training.start_run(minh, "vneid-elderly-mnong")
@@ -74,6 +84,8 @@ def rehearse(app, world) -> tuple[list[TrainingRun], list[Path]]:
     for run in (by_voice, withheld):
         with training.rehearsing(run.id):
             files.append(call_with_message(app, run.phone))
+    with training.rehearsing(withheld.id):
+        hang_up_after_greeting(app, withheld.phone)  # no number, no request: only the run names it
     for run in runs:
         for ticket in db.session.scalars(select(Ticket).where(Ticket.training_run_id == run.id)):
             if ticket.phone:

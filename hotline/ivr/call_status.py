@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import select
 
-from .. import tickets
+from .. import tickets, training
 from ..extensions import db
 from ..models import Call, Channel, EventKind, Resident, TicketReason, utcnow
 from ..phones import to_e164
@@ -51,6 +51,7 @@ def _new_call(params: Mapping[str, str], region: str) -> Call:
         phone=phone,
         to_number=params.get("To"),
         language=resident.language if resident else None,
+        training_run_id=training.current_run_id(),
     )
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from .. import tickets
+from .. import tickets, training
 from ..extensions import db
 from ..models import Call, CallStep, Resident, Staff, Ticket, utcnow
 
@@ -61,9 +61,9 @@ class CallState:
             self.changed.add(name)
 
     def new_row(self, now: datetime) -> dict[str, Any]:
-        """The calls row a first step inserts."""
+        """The calls row a first step inserts (a practice-phone call carries its rehearsal)."""
         return {**{name: getattr(self, name) for name in CALL_STATE_COLUMNS},
-                "status": "in-progress", "started_at": now}
+                "status": "in-progress", "started_at": now, "training_run_id": training.current_run_id()}
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def _write_in_one_statement(new_call: bool, changed: frozenset[str], remember_la
 
     call: Insert | Update | None
     if new_call:
-        columns = (*CALL_STATE_COLUMNS, "status", "started_at")
+        columns = (*CALL_STATE_COLUMNS, "status", "started_at", "training_run_id")
         call = insert(CALLS).values({name: bound(CALLS, name, "call_") for name in columns})
     elif changed:
         call = update(CALLS).where(CALLS.c.id == bound(STEPS, "call_id")).values(

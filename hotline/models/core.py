@@ -144,6 +144,9 @@ class Call(Model):
     outcome: Mapped[str | None] = mapped_column(String(24))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A call on the practice phone (hotline.training): the wipe finds it by this even when it
+    #: opened no request and came from no number. None for every real call.
+    training_run_id: Mapped[int | None] = mapped_column(ForeignKey("training_runs.id"))
 
     ticket: Mapped[Ticket | None] = relationship()
     steps: Mapped[list[CallStep]] = relationship(
