@@ -25,18 +25,23 @@ def text(phone: str | None, body: str) -> None:
     pipeline.receive_sms(provider="gateway", dedup_key=uuid.uuid4().hex, from_number=phone, text=body)
 
 
-def call_with_message(app, phone: str | None) -> Path:
-    """A call that starts the flow (a call and its first step) and leaves a voice message whose
-    recording is on disk, where the transcription worker keeps it; then hangs up."""
-    sid, recording = "CA" + uuid.uuid4().hex, "RE" + uuid.uuid4().hex
-    params = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": phone or "anonymous",
+def answered_call(app, phone: str | None) -> dict[str, str]:
+    """A call that starts the flow (a call and its first step); Twilio's parameters for it."""
+    params = {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32, "From": phone or "anonymous",
               "To": "+842633822123", "CallStatus": "in-progress", "Direction": "inbound"}
     with app.test_request_context("/twilio/voice", method="POST"):  # the renderer writes step URLs
         engine.answer_call(app.extensions["hotline.voice"], params, browser.render)
+    return params
+
+
+def call_with_message(app, phone: str | None) -> Path:
+    """A call that leaves a voice message whose recording is on disk, where the transcription
+    worker keeps it; then hangs up."""
+    params, recording = answered_call(app, phone), "RE" + uuid.uuid4().hex
     audio = Path(app.config["DATA_DIR"]) / "recordings" / f"{recording}.wav"
     audio.parent.mkdir(parents=True, exist_ok=True)
     audio.write_bytes(b"RIFF....WAVE")
-    record_voice_message(call_sid=sid, from_number=params["From"], recording_sid=recording,
+    record_voice_message(call_sid=params["CallSid"], from_number=params["From"], recording_sid=recording,
                          recording_url=f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/{recording}",
                          duration=5, language="vi")
     record_call_status({**params, "CallStatus": "completed", "CallDuration": "20"}, "VN")
@@ -46,10 +51,7 @@ def call_with_message(app, phone: str | None) -> Path:
 
 def hang_up_after_greeting(app, phone: str | None) -> None:
     """A call that hangs up while the greeting plays: from a withheld number it opens nothing."""
-    params = {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32, "From": phone or "anonymous",
-              "To": "+842633822123", "CallStatus": "in-progress", "Direction": "inbound"}
-    with app.test_request_context("/twilio/voice", method="POST"):
-        engine.answer_call(app.extensions["hotline.voice"], params, browser.render)
+    params = answered_call(app, phone)
     record_call_status({**params, "CallStatus": "completed", "CallDuration": "4"}, "VN")
     db.session.commit()
 
