@@ -21,6 +21,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
+
 from .data_files import DataFileError, display, localized, read_checked, texts_in
 from .models.vocabulary import Topic
 
@@ -168,6 +170,11 @@ def from_checked(checked: dict[str, Any]) -> dict[str, Scenario]:
         Path(name).stem: Scenario.from_data(Path(name).stem, data)
         for name, data in sorted(checked.items()) if name.startswith(prefix)
     }
+
+
+def loaded() -> dict[str, Scenario]:
+    """The scenarios as checked at start-up (hotline.data_catalog fills EXTENSION)."""
+    return current_app.extensions[EXTENSION]
 
 
 def load_scenarios(flows_dir: Path | str) -> dict[str, Scenario]:

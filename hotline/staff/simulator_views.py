@@ -32,7 +32,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import training
+from .. import training, training_scenarios
 from ..callsim import twilio_recording_url
 from ..extensions import db
 from ..ivr import engine
@@ -40,7 +40,6 @@ from ..ivr.call_status import record_call_status
 from ..models import TicketStatus, TrainingRun
 from ..prompts import convert_to_telephony
 from ..sms import pipeline
-from ..training_scenarios import EXTENSION, Scenario
 from ..unit_of_work import commit_once
 from ..voice import browser, step_arguments, voice_menu
 from ..voicemail import recording_status
@@ -53,11 +52,6 @@ MAX_TAKE_BYTES = 8 * 1024 * 1024
 #: espeak-ng's voice for a prompt's language hint.
 ESPEAK_VOICES = {"vi-VN": "vi", "en-US": "en-us", "en-GB": "en"}
 SESSION_KEY = "simulator"
-
-
-def scenarios() -> dict[str, Scenario]:
-    """The scenarios as checked at start-up (hotline.data_catalog)."""
-    return current_app.extensions[EXTENSION]
 
 
 def current_run() -> TrainingRun | None:
@@ -101,7 +95,7 @@ def _answer(produce: Callable[[], str]) -> Response:
 @login_required
 def simulator():
     run = current_run()
-    all_scenarios = scenarios()
+    all_scenarios = training_scenarios.loaded()
     scenario = all_scenarios.get(run.scenario) if run else None
     return render_template(
         "staff/simulator.html", run=run, scenario=scenario, scenarios=all_scenarios,
@@ -115,7 +109,7 @@ def simulator():
 @one_action
 def simulator_start():
     """A new rehearsal of the chosen scenario, with a fresh simulated number."""
-    chosen = scenarios().get(request.form.get("scenario", ""))
+    chosen = training_scenarios.loaded().get(request.form.get("scenario", ""))
     if chosen is None:
         abort(400)
     run = training.start_run(current_user, chosen.name, withheld=chosen.withheld)

@@ -13,9 +13,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import training_progress, training_reset
+from .. import training_progress, training_reset, training_scenarios
 from ..models import Role
-from ..training_scenarios import EXTENSION, Scenario
 from . import forms
 from .views import bp, one_action
 
@@ -36,15 +35,11 @@ def trainers_only(view):
     return wrapped
 
 
-def _scenarios() -> dict[str, Scenario]:
-    return current_app.extensions[EXTENSION]
-
-
 @bp.get("/training")
 @trainers_only
 def training_page():
     trainee = forms.optional_text(request.args, "trainee", max_length=64)
-    scenarios = _scenarios()
+    scenarios = training_scenarios.loaded()
     runs = training_progress.runs_progress(training_progress.recent_runs(trainee, PAGE_RUNS), scenarios)
     return render_template("staff/training.html", runs=runs, scenarios=scenarios, trainee=trainee,
                            trainees=training_progress.trainees(), size=training_reset.space_size(),
