@@ -20,7 +20,6 @@ commit (`personal_data.delete_files_after_commit`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from .models import (
 )
 from .personal_data import delete_files_after_commit
 from .staff import audit
+from .transcription.pipeline import kept_recording
 
 #: Jobs about a request's rows, by the kind of id their first argument is.
 JOB_TARGETS = {
@@ -119,8 +119,7 @@ def reset(actor: str, data_dir: Path | str) -> Wiped:
     files = {data_dir / path
              for path in db.session.scalars(select(Transcription.audio_path).where(transcriptions)) if path}
     for _id, sid in voice:  # where the worker keeps a downloaded or locally delivered recording
-        safe = re.sub(r"[^A-Za-z0-9_-]", "_", sid)
-        files |= {data_dir / "recordings" / f"{safe}{suffix}" for suffix in (".wav", ".mp3")}
+        files |= {data_dir / kept_recording(sid, suffix) for suffix in (".wav", ".mp3")}
     files = {path for path in files if path.is_file()}
     wiped.recordings = len(files)
 

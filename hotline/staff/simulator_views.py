@@ -40,6 +40,7 @@ from ..ivr.call_status import record_call_status
 from ..models import TicketStatus, TrainingRun
 from ..prompts import convert_to_telephony
 from ..sms import pipeline
+from ..transcription.pipeline import kept_recording
 from ..unit_of_work import commit_once
 from ..voice import browser, step_arguments, voice_menu
 from ..voicemail import recording_status
@@ -213,7 +214,7 @@ def simulator_record():
 def _store_take(data: bytes, sid: str) -> float | None:
     """The browser's take (WebM/Opus, OGG, WAV) as the 8 kHz mono WAV a phone line gives;
     None when it holds no sound the decoder can read (the call goes on without a message)."""
-    target = Path(current_app.config["DATA_DIR"]) / "recordings" / f"{sid}.wav"
+    target = Path(current_app.config["DATA_DIR"]) / kept_recording(sid)
     target.parent.mkdir(parents=True, exist_ok=True)
     upload = target.with_suffix(".upload")
     upload.write_bytes(data)

@@ -227,6 +227,12 @@ def transcribe(run: Run, audio_path: Path) -> str:
     return summary
 
 
+def kept_recording(recording_sid: str, suffix: str = ".wav") -> Path:
+    """Where, under the data folder, the worker keeps a voice message's recording (downloaded,
+    or delivered there by `hotline call` and the practice phone)."""
+    return Path("recordings") / f"{re.sub(r'[^A-Za-z0-9_-]', '_', recording_sid)}{suffix}"
+
+
 def _ensure_audio(row: Transcription, message: VoiceMessage, data_dir: Path) -> Path:
     """The recording on disk, downloaded once (a re-run reuses the kept file)."""
     config = current_app.config
@@ -234,8 +240,7 @@ def _ensure_audio(row: Transcription, message: VoiceMessage, data_dir: Path) -> 
         return data_dir / row.audio_path
     url = media_url(message.recording_url or "", config["TWILIO_API_BASE"])
     suffix = ".mp3" if url.endswith(".mp3") else ".wav"
-    safe_sid = re.sub(r"[^A-Za-z0-9_-]", "_", message.recording_sid)
-    relative = Path("recordings") / f"{safe_sid}{suffix}"
+    relative = kept_recording(message.recording_sid, suffix)
     if (data_dir / relative).is_file():  # delivered there already (`hotline call`: a WAV at the beep)
         row.audio_path = str(relative)
         return data_dir / relative
