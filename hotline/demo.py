@@ -175,9 +175,6 @@ RESOLVED_NOTES = {
 VOICE_TOPICS = ((Topic.VNEID, 30), (Topic.CIVIL_STATUS, 12), (Topic.RESIDENCE, 8),
                 (Topic.PENSION_ALLOWANCE, 15), (Topic.HEALTH_INSURANCE, 12), (Topic.LAND, 8),
                 (Topic.OTHER, 5))
-#: The jobs about requests and residents (a previous demo's, or queued on its dashboard since).
-RESIDENT_JOBS = ("send_request_confirmation", "send_outbound_sms", "send_ticket_sms", "return_to_queue",
-                 "visit_reminder", "notify_volunteer", "place_callback", "transcribe_voice_message")
 #: How many requests a day, and how a day's calls fall by local hour.
 PER_DAY = 13
 HOURS = (1, .5, .5, .5, 1, 2, 4, 9, 10, 10, 9, 7, 4, 5, 8, 9, 8, 6, 5, 5, 4, 3, 2, 1)
@@ -235,7 +232,8 @@ def _remove_previous_demo() -> None:
     for model in in_order:
         db.session.execute(delete(model))
     db.session.execute(delete(SmsOptOut).where(_demo_phone(SmsOptOut.phone)))
-    db.session.execute(delete(OutboxMessage).where(OutboxMessage.func.in_(RESIDENT_JOBS)))
+    # The jobs about its requests (a previous demo's, or queued on its dashboard since).
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.func.in_(list(jobs.ABOUT_REQUESTS))))
 
 
 # --- the commune ---------------------------------------------------------------------------

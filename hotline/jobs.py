@@ -197,6 +197,22 @@ def store_prompt_recording(recording_id: int) -> str:
     and make it the prompt callers hear (hotline.prompt_recordings)."""
 
 
+#: The jobs about a request's rows, by the kind of row their first argument is: the training
+#: wipe and `hotline demo` find a request's jobs by these. Jobs about no request are listed
+#: too, so tests/test_training_reset.py can keep the two covering every job declared here.
+ABOUT_REQUESTS = {
+    "send_request_confirmation": "ticket",
+    "send_ticket_sms": "ticket",
+    "return_to_queue": "ticket",
+    "place_callback": "ticket",
+    "send_outbound_sms": "sms_out",
+    "visit_reminder": "visit",
+    "notify_volunteer": "visit",
+    "transcribe_voice_message": "voice_message",
+}
+ABOUT_NO_REQUEST = frozenset({"apply_retention", "nightly_backup", "store_prompt_recording"})
+
+
 #: The dotted paths rows (and RQ jobs) written before this registry carry in `func`.
 #: `workers.staff_jobs.schedule_at` rows are rewritten by migration 0011 (outbox.run_at).
 registry.former_names.update({

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, or_, select
 
+from . import jobs
 from .extensions import db
 from .models import (
     AuditEntry,
@@ -45,20 +46,6 @@ from .models import (
 from .personal_data import delete_files_after_commit
 from .staff import audit
 from .transcription.pipeline import kept_recording
-
-#: Jobs about a request's rows, by the kind of id their first argument is.
-JOB_TARGETS = {
-    "send_request_confirmation": "ticket",
-    "send_ticket_sms": "ticket",
-    "return_to_queue": "ticket",
-    "place_callback": "ticket",
-    "send_outbound_sms": "sms_out",
-    "visit_reminder": "visit",
-    "notify_volunteer": "visit",
-    "transcribe_voice_message": "voice_message",
-}
-#: Jobs about no request (a test keeps these two lists covering every job of hotline.jobs).
-JOBS_OF_NO_REQUEST = frozenset({"apply_retention", "nightly_backup", "store_prompt_recording"})
 
 
 @dataclass
@@ -159,11 +146,11 @@ def _delete_jobs(runs, ids: dict[str, set[int]]) -> int:
     if not runs:
         return 0
     since = min(started for _id, _phone, started in runs)
-    names = list(JOB_TARGETS)
+    names = list(jobs.ABOUT_REQUESTS)
     rows = db.session.execute(select(OutboxMessage.id, OutboxMessage.func, OutboxMessage.args).where(
         OutboxMessage.created_at >= since, OutboxMessage.func.in_(names)))
     doomed = [row_id for row_id, name, args in rows
-              if args and isinstance(args[0], int) and args[0] in ids[JOB_TARGETS[name]]]
+              if args and isinstance(args[0], int) and args[0] in ids[jobs.ABOUT_REQUESTS[name]]]
     return _delete(OutboxMessage, OutboxMessage.id.in_(doomed)) if doomed else 0
 
 

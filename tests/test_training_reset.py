@@ -30,7 +30,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.staff import claims, outcomes
-from hotline.training_reset import JOB_TARGETS, JOBS_OF_NO_REQUEST, reset
+from hotline.training_reset import reset
 from tests.staff_fixtures import *  # noqa: F403  (world)
 from tests.staff_fixtures import StaffClient
 from tests.training_fixtures import call_with_message, rehearse, text, work
@@ -139,11 +139,11 @@ def test_a_request_that_takes_a_wiped_requests_id_still_gets_its_jobs(app, world
 
 
 def test_every_job_is_known_to_the_wipe():
-    """A new job about a request's rows must say which (JOB_TARGETS), or the wipe leaves it behind."""
+    """A new job about a request's rows must say which (jobs.ABOUT_REQUESTS), or the wipe leaves it behind."""
     declared = {value.name for value in vars(jobs).values() if isinstance(value, jobs.JobSpec)}
     assert len(declared) >= 10  # (other tests add jobs of their own to the registry)
-    assert set(JOB_TARGETS) | JOBS_OF_NO_REQUEST == declared
-    assert not set(JOB_TARGETS) & JOBS_OF_NO_REQUEST
+    assert set(jobs.ABOUT_REQUESTS) | jobs.ABOUT_NO_REQUEST == declared
+    assert not set(jobs.ABOUT_REQUESTS) & jobs.ABOUT_NO_REQUEST
 
 
 def test_the_command_asks_first_and_reports_what_it_removed(app, world):
