@@ -39,6 +39,8 @@ NUMBER_PREFIX = "+849999"
 
 #: The two spaces a staff page can show.
 REAL, TRAINING = "real", "training"
+#: Who runs training sessions: the trainer's page, and the training space in reports and the API.
+TRAINER_ROLES = (Role.LEAD, Role.ADMIN)
 SPACES = (REAL, TRAINING)
 
 
@@ -69,9 +71,9 @@ def real_requests(t: Any = Ticket) -> ColumnElement[bool]:
 
 
 def space_for(staff: Staff | None, args: Any) -> str:
-    """The space a report, an export or the API shows: the real one, unless a trainer (a team
-    lead or an admin) asks for the training space (`?space=training`)."""
-    if args.get("space") == TRAINING and staff is not None and staff.role in (Role.LEAD, Role.ADMIN):
+    """The space a report, an export or the API shows: the real one, unless a trainer asks for
+    the training space (`?space=training`)."""
+    if args.get("space") == TRAINING and staff is not None and staff.role in TRAINER_ROLES:
         return TRAINING
     return REAL
 

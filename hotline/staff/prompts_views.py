@@ -8,18 +8,17 @@ so they share its login, CSRF protection, private caching and error pages.
 
 from __future__ import annotations
 
-from functools import wraps
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import prompt_recordings
 from ..extensions import db
 from ..models import PromptRecording, RecordingStatus
 from ..prompts import PromptSource
-from .views import bp, one_action
+from .views import bp, one_action, roles_required
 
 #: What a person reads for each state (source of the English; Vietnamese in messages.po).
 STATES = {
@@ -29,17 +28,8 @@ STATES = {
 }
 
 
-def recorders_only(view):
-    """Leads and admins: they record, upload and approve the hotline's prompts."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role not in prompt_recordings.RECORDING_ROLES:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+#: Leads and admins: they record, upload and approve the hotline's prompts.
+recorders_only = roles_required(*prompt_recordings.RECORDING_ROLES)
 
 
 def _library():

@@ -7,32 +7,20 @@ Thin views on the dashboard's blueprint: its login, CSRF protection and error pa
 
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from .. import training_progress, training_reset, training_scenarios
-from ..models import Role
+from .. import training, training_progress, training_reset, training_scenarios
 from . import forms
-from .views import bp, one_action
+from .views import bp, one_action, roles_required
 
 #: The most rehearsals the page lists (the newest); a filter by trainee shows one person's.
 PAGE_RUNS = 100
 
 
-def trainers_only(view):
-    """Team leads and admins: they run the training sessions."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role not in (Role.LEAD, Role.ADMIN):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+#: Team leads and admins: they run the training sessions.
+trainers_only = roles_required(*training.TRAINER_ROLES)
 
 
 @bp.get("/training")

@@ -139,15 +139,23 @@ def not_allowed(error):
     return render_template("staff/error.html", message=_("Only an administrator can open this page.")), 403
 
 
-def admin_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role != Role.ADMIN:
-            abort(403)
-        return view(*args, **kwargs)
+def roles_required(*roles: str):
+    """A view for logged-in staff of these roles only (403 for the others)."""
 
-    return wrapped
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+admin_required = roles_required(Role.ADMIN)
 
 
 def ticket_or_404(code: str) -> Ticket:
